@@ -1,0 +1,58 @@
+"""Ollama: `POST /api/generate` with `prompt` + `suffix` (native FIM), NDJSON stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..errors import InlineError, ModelNotFound
+from ..models import FimPrompt, Sampling
+from .base import Backend
+
+
+class OllamaBackend(Backend):
+    label = "Ollama"
+
+    def payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "num_predict": sampling.max_tokens,
+            "temperature": sampling.temperature,
+        }
+        if sampling.seed is not None:
+            options["seed"] = sampling.seed
+        if sampling.stop:
+            options["stop"] = list(sampling.stop)
+        payload: dict[str, Any] = {
+            "model": self.settings.model,
+            "prompt": prompt.full_prefix,
+            "stream": True,
+            "options": options,
+        }
+        suffix = prompt.full_suffix
+        if suffix:
+            payload["suffix"] = suffix  # Ollama applies the model's FIM template
+        else:
+            payload["raw"] = True  # plain continuation, no chat template
+        return payload
+
+    async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        async with self.post_stream("/api/generate", self.payload(prompt, sampling)) as response:
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                message = self.parse_json(line)
+                text = message.get("response", "")
+                if text:
+                    yield text
+                if message.get("done"):
+                    return
+        raise self.truncated()
+
+    def status_error(self, status: int, body: str) -> InlineError:
+        if status == 404:
+            model = self.settings.model
+            return ModelNotFound(
+                f"Ollama at {self.base_url} has no model '{model}': run `ollama pull {model}`",
+                body[:200],
+            )
+        return super().status_error(status, body)

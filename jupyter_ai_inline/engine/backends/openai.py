@@ -1,0 +1,105 @@
+"""OpenAI-compatible servers: `/completions` with `prompt` + `suffix` over SSE.
+
+Servers that reject `suffix` or have no completions endpoint get `/chat/completions`
+with a fill-in-the-middle instruction instead; the choice is remembered per server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from httpx_sse import EventSource
+
+from ..errors import BadResponse, InlineError, Unsupported
+from ..models import FimPrompt, Sampling
+from .base import Backend
+
+CURSOR = "<CURSOR>"
+CHAT_INSTRUCTION = (
+    "You are a code completion engine inside a Jupyter notebook. The user sends {language} "
+    f"code with the marker {CURSOR}. Reply with only the text to insert at {CURSOR}: "
+    "no explanation, no code fences, no repetition of the code around it."
+)
+
+_chat_only: set[tuple[str, str]] = set()
+"""(base URL, model) pairs known to need the chat fallback."""
+
+
+class OpenAIBackend(Backend):
+    label = "OpenAI-compatible server"
+
+    def headers(self) -> dict[str, str]:
+        key = self._api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def sampling_fields(self, sampling: Sampling) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "model": self.settings.model,
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "stream": True,
+        }
+        if sampling.seed is not None:
+            fields["seed"] = sampling.seed
+        if sampling.stop:
+            fields["stop"] = list(sampling.stop)[:4]
+        return fields
+
+    def completion_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
+        payload = {"prompt": prompt.full_prefix, **self.sampling_fields(sampling)}
+        if prompt.full_suffix:
+            payload["suffix"] = prompt.full_suffix
+        return payload
+
+    def chat_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
+        instruction = CHAT_INSTRUCTION.format(language=prompt.language)
+        code = f"{prompt.full_prefix}{CURSOR}{prompt.full_suffix}"
+        return {
+            "messages": [
+                {"role": "system", "content": instruction},
+                {"role": "user", "content": code},
+            ],
+            **self.sampling_fields(sampling),
+        }
+
+    async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        server = (self.base_url, self.settings.model)
+        if server not in _chat_only:
+            try:
+                payload = self.completion_payload(prompt, sampling)
+                async for text in self._sse("/completions", payload, chat=False):
+                    yield text
+                return
+            except Unsupported:
+                _chat_only.add(server)
+        async for text in self._sse("/chat/completions", self.chat_payload(prompt, sampling), True):
+            yield text
+
+    def status_error(self, status: int, body: str) -> InlineError:
+        error = super().status_error(status, body)
+        if status == 400 and "suffix" in error.detail.lower():
+            return Unsupported("The server does not accept `suffix`", error.detail)
+        return error
+
+    async def _sse(self, path: str, payload: dict[str, Any], chat: bool) -> AsyncIterator[str]:
+        finished = False
+        async with self.post_stream(path, payload) as response:
+            async for event in EventSource(response).aiter_sse():
+                if event.data.strip() == "[DONE]":
+                    return
+                if not event.data:
+                    continue
+                message = self.parse_json(event.data)
+                choices = message.get("choices") or []
+                if not choices:
+                    continue
+                choice = choices[0]
+                if not isinstance(choice, dict):
+                    raise BadResponse(f"{self.label} sent an unexpected choice: {choice!r:.80}")
+                text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+                if text:
+                    yield text
+                finished = finished or bool(choice.get("finish_reason"))
+        if not finished:
+            raise self.truncated()

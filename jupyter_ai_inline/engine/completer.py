@@ -1,0 +1,114 @@
+"""Run the suggestions of one request concurrently, newest request first."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from .backends import Backend
+from .context import build_prompt
+from .errors import BackendError, InlineError
+from .merge import Merged
+from .models import (
+    CellText,
+    CompletionRequest,
+    ContextBudget,
+    FimPrompt,
+    GenerationSettings,
+    Sampling,
+    SuggestionUpdate,
+)
+from .postprocess import process
+
+log = logging.getLogger(__name__)
+
+EditorKey = tuple[str | None, str | None]
+
+
+class InlineCompleter:
+    """Streams suggestions from one backend; a new request for the same editor
+    (path, cell) supersedes the running one and closes its backend streams at once."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        generation: GenerationSettings | None = None,
+        budget: ContextBudget | None = None,
+    ) -> None:
+        self.backend = backend
+        self.generation = generation or GenerationSettings()
+        self.budget = budget or ContextBudget()
+        self._running: dict[EditorKey, Merged[str]] = {}
+
+    def sampling(self, index: int) -> Sampling:
+        """The first suggestion is greedy; the others sample with their own seed."""
+        if index == 0:
+            return Sampling(max_tokens=self.generation.max_tokens, temperature=0.0)
+        return Sampling(
+            max_tokens=self.generation.max_tokens,
+            temperature=self.generation.temperature,
+            seed=index,
+        )
+
+    def prompt(
+        self,
+        request: CompletionRequest,
+        above: Iterable[CellText] = (),
+        below: Iterable[CellText] = (),
+    ) -> FimPrompt:
+        return build_prompt(request, self.budget, above, below)
+
+    def supersede(self, key: EditorKey) -> None:
+        """Stop the running request of this editor, if any."""
+        running = self._running.pop(key, None)
+        if running is not None:
+            running.cancel()
+
+    async def stream(
+        self, request: CompletionRequest, prompt: FimPrompt
+    ) -> AsyncIterator[SuggestionUpdate]:
+        """Yield the full processed text of each suggestion as it grows.
+
+        Every suggestion index ends with exactly one update with `done=True`, also when
+        the request is superseded or the backend fails (then with `error` set).
+        """
+        key: EditorKey = (request.path, request.cell_id)
+        self.supersede(key)
+        count = self.generation.suggestions
+        raw = [""] * count
+        shown = [""] * count
+        finished: dict[int, str] = {}
+        streams = [self.backend.stream(prompt, self.sampling(i)) for i in range(count)]
+        merged: Merged[str] = Merged(streams)
+        self._running[key] = merged
+        try:
+            async with merged:
+                async for item in merged:
+                    i = item.index
+                    if item.value is not None:
+                        raw[i] += item.value
+                        result = process(raw[i], request.prefix, request.suffix)
+                        if result.complete:
+                            merged.cancel(i)  # stop generating; done comes next
+                        elif result.text != shown[i]:
+                            shown[i] = result.text
+                            yield SuggestionUpdate(i, result.text)
+                        continue
+                    text = process(raw[i], request.prefix, request.suffix, final=True).text
+                    if text in finished.values():
+                        text = ""  # a duplicate of a finished suggestion
+                    finished[i] = text
+                    yield SuggestionUpdate(i, text, done=True, error=_readable(item.error))
+            for i in range(count):
+                if i not in finished:  # superseded
+                    yield SuggestionUpdate(i, shown[i], done=True)
+        finally:
+            if self._running.get(key) is merged:
+                del self._running[key]
+
+
+def _readable(error: BaseException | None) -> InlineError | None:
+    if error is None or isinstance(error, InlineError):
+        return error
+    log.exception("Unexpected error in a completion stream", exc_info=error)
+    return BackendError(f"Unexpected error: {type(error).__name__}")

@@ -1,0 +1,84 @@
+"""Run several async iterators at once and yield their items as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Item(Generic[T]):
+    index: int
+    value: T | None = None
+    done: bool = False
+    error: BaseException | None = None
+
+
+_STOP = object()
+
+
+class Merged(Generic[T]):
+    """`async with Merged(iterables) as merged: async for item in merged: ...`
+
+    One task per iterable. Leaving the block cancels and awaits all of them, which
+    closes the underlying streams. `cancel()` ends the iteration at once (supersede);
+    `cancel(index)` stops one iterable.
+    """
+
+    def __init__(self, iterables: Sequence[AsyncIterable[T]]) -> None:
+        self._iterables = iterables
+        self._queue: asyncio.Queue[Item[T] | object] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[int] = set()
+        self._stopped: set[int] = set()
+        self.cancelled = False
+
+    async def __aenter__(self) -> Merged[T]:
+        self._tasks = [
+            asyncio.create_task(self._pump(index, iterable))
+            for index, iterable in enumerate(self._iterables)
+        ]
+        self._running = set(range(len(self._tasks)))
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _pump(self, index: int, iterable: AsyncIterable[T]) -> None:
+        try:
+            async for value in iterable:
+                self._queue.put_nowait(Item(index, value))
+        except Exception as error:
+            self._queue.put_nowait(Item(index, done=True, error=error))
+        else:
+            self._queue.put_nowait(Item(index, done=True))
+
+    def cancel(self, index: int | None = None) -> None:
+        """Stop one iterable (it reports done), or all and end the iteration."""
+        if index is None:
+            self.cancelled = True
+            for task in self._tasks:
+                task.cancel()
+            self._queue.put_nowait(_STOP)
+        elif index in self._running and index not in self._stopped:
+            self._stopped.add(index)
+            self._tasks[index].cancel()
+            self._queue.put_nowait(Item(index, done=True))
+
+    async def __aiter__(self) -> AsyncIterator[Item[T]]:
+        while self._running:
+            item = await self._queue.get()
+            if item is _STOP:
+                return
+            assert isinstance(item, Item)
+            if item.index not in self._running or (item.index in self._stopped and not item.done):
+                continue
+            if item.done:
+                self._running.discard(item.index)
+            yield item

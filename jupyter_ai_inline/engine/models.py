@@ -1,0 +1,105 @@
+"""Request, settings and suggestion models of the engine (no Jupyter imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+from .errors import InlineError
+
+CellKind = Literal["code", "markdown", "raw"]
+
+
+class CompletionRequest(BaseModel):
+    """What the editor asks for: the current cell split at the cursor."""
+
+    prefix: str
+    suffix: str = ""
+    language: str | None = None
+    mime: str | None = None
+    path: str | None = None
+    cell_id: str | None = None
+
+
+class BackendSettings(BaseModel):
+    """Where and how to reach a model server."""
+
+    base_url: str
+    model: str
+    api_key: SecretStr | None = None
+    connect_timeout: float = Field(default=3.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+
+
+class GenerationSettings(BaseModel):
+    """How many suggestions to make and how long they may be."""
+
+    suggestions: int = Field(default=1, ge=1, le=5)
+    max_tokens: int = Field(default=128, ge=1, le=4096)
+    temperature: float = Field(default=0.6, ge=0, le=2)
+    """Temperature of the alternatives; the first suggestion is always greedy."""
+
+
+class ContextBudget(BaseModel):
+    """How much of the other cells goes into the prompt."""
+
+    above_chars: int = Field(default=6000, ge=0)
+    below_chars: int = Field(default=2000, ge=0)
+    include_outputs: bool = False
+    output_chars: int = Field(default=400, ge=0)
+
+
+@dataclass(frozen=True, slots=True)
+class CellText:
+    """One other cell of the notebook, as the prompt needs it."""
+
+    kind: CellKind
+    source: str
+    outputs: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """Sampling options of one suggestion's generation."""
+
+    max_tokens: int
+    temperature: float = 0.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FimPrompt:
+    """A fill-in-the-middle prompt: the cursor sits between prefix and suffix.
+
+    `above` and `below` are the rendered other cells, in document order.
+    """
+
+    prefix: str
+    suffix: str
+    language: str = "python"
+    above: tuple[str, ...] = ()
+    below: tuple[str, ...] = ()
+    filename: str = ""
+
+    @property
+    def full_prefix(self) -> str:
+        """The cells above and the text before the cursor."""
+        return "".join(f"{cell}\n\n" for cell in self.above) + self.prefix
+
+    @property
+    def full_suffix(self) -> str:
+        """The text after the cursor and the cells below."""
+        return self.suffix + "".join(f"\n\n{cell}" for cell in self.below)
+
+
+@dataclass(slots=True)
+class SuggestionUpdate:
+    """The full processed text of one suggestion so far."""
+
+    index: int
+    text: str
+    done: bool = False
+    error: InlineError | None = None

@@ -1,0 +1,283 @@
+"""Jupyter AI 2.x model providers: the only module importing `jupyter_ai_magics`.
+
+Users pick `inline-ollama:MODEL`, `inline-llamacpp:MODEL` or `inline-openai:MODEL` as the
+inline completions model in Jupyter AI's settings. The inline methods call the engine
+directly; the LangChain methods exist so the class is also a plain completion LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+from jupyter_ai_magics import BaseProvider
+from jupyter_ai_magics.models.completion import (
+    CompletionError,
+    InlineCompletionItem,
+    InlineCompletionList,
+    InlineCompletionReply,
+    InlineCompletionRequest,
+    InlineCompletionStreamChunk,
+)
+from jupyter_ai_magics.providers import EnvAuthStrategy, IntegerField, TextField
+from langchain_core.language_models.llms import LLM
+from langchain_core.outputs import GenerationChunk
+from pydantic import PrivateAttr, SecretStr, field_validator
+
+from .engine import (
+    Backend,
+    BackendSettings,
+    CompletionRequest,
+    ContextBudget,
+    FimPrompt,
+    GenerationSettings,
+    InlineCompleter,
+    InlineError,
+    LlamaCppBackend,
+    OllamaBackend,
+    OpenAIBackend,
+    Sampling,
+    aclose_clients,
+)
+from .notebook_context import live_notebook, neighbours
+
+log = logging.getLogger(__name__)
+
+FIELDS = [
+    TextField(key="base_url", label="Base URL of the model server (optional)", format="text"),
+    IntegerField(key="suggestions", label="Suggestions at once (1-5, default 1)"),
+    IntegerField(key="max_tokens", label="Max tokens per suggestion (default 128)"),
+]
+
+
+class InlineProvider(BaseProvider, LLM):
+    """Shared behaviour of the inline providers; subclasses choose the backend."""
+
+    backend_class: ClassVar[type[Backend]]
+    default_base_url: ClassVar[str]
+    models: ClassVar[list[str]] = ["*"]
+    registry: ClassVar[bool] = True
+    model_id_key: ClassVar[str] = "model_id"
+    model_id_label: ClassVar[str] = "Model"
+    fields: ClassVar[list] = FIELDS
+
+    base_url: str | None = None
+    suggestions: int = 1
+    max_tokens: int = 128
+    context_above_chars: int = 6000
+    context_below_chars: int = 2000
+    include_outputs: bool = False
+    api_key: SecretStr | None = None
+
+    _completer: InlineCompleter | None = PrivateAttr(default=None)
+
+    @field_validator("suggestions", mode="before")
+    @classmethod
+    def _clamp_suggestions(cls, value: Any) -> int:
+        return min(max(int(value or 1), 1), 5)
+
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _clamp_max_tokens(cls, value: Any) -> int:
+        return min(max(int(value or 128), 1), 4096)
+
+    @classmethod
+    def chat_models(cls) -> list[str]:
+        return []
+
+    @property
+    def _llm_type(self) -> str:
+        return self.id
+
+    @property
+    def completer(self) -> InlineCompleter:
+        """One per provider instance, i.e. per browser tab: it supersedes old requests."""
+        if self._completer is None:
+            backend = self.backend_class(
+                BackendSettings(
+                    base_url=self.base_url or self.default_base_url,
+                    model=self.model_id,
+                    api_key=self.resolved_api_key(),
+                )
+            )
+            self._completer = InlineCompleter(
+                backend,
+                GenerationSettings(suggestions=self.suggestions, max_tokens=self.max_tokens),
+                ContextBudget(
+                    above_chars=self.context_above_chars,
+                    below_chars=self.context_below_chars,
+                    include_outputs=self.include_outputs,
+                ),
+            )
+        return self._completer
+
+    def resolved_api_key(self) -> SecretStr | None:
+        return self.api_key
+
+    # Jupyter AI inline completion
+
+    async def stream_inline_completions(
+        self, request: InlineCompletionRequest
+    ) -> AsyncIterator[InlineCompletionReply | InlineCompletionStreamChunk]:
+        """An initial reply with one empty item per suggestion, then chunks with each
+        suggestion's full text so far, and exactly one `done` chunk per token."""
+        engine_request = to_engine_request(request)
+        self.completer.supersede((engine_request.path, engine_request.cell_id))
+        tokens = [f"{request.number}-{i}-{secrets.token_hex(4)}" for i in range(self.suggestions)]
+        yield InlineCompletionReply(
+            list=InlineCompletionList(
+                items=[
+                    InlineCompletionItem(insertText="", isIncomplete=True, token=token)
+                    for token in tokens
+                ]
+            ),
+            reply_to=request.number,
+        )
+        prompt = await self.prompt(engine_request)
+        async for update in self.completer.stream(engine_request, prompt):
+            yield InlineCompletionStreamChunk(
+                response=InlineCompletionItem(
+                    insertText=update.text,
+                    isIncomplete=not update.done,
+                    token=tokens[update.index],
+                ),
+                reply_to=request.number,
+                done=update.done,
+                error=completion_error(update.error),
+            )
+
+    async def generate_inline_completions(
+        self, request: InlineCompletionRequest
+    ) -> InlineCompletionReply:
+        """All suggestions at once: the distinct non-empty ones, or the first error."""
+        engine_request = to_engine_request(request)
+        prompt = await self.prompt(engine_request)
+        texts: list[str] = []
+        errors: list[InlineError] = []
+        async for update in self.completer.stream(engine_request, prompt):
+            if update.done and update.error is not None:
+                errors.append(update.error)
+            elif update.done and update.text:
+                texts.append(update.text)
+        return InlineCompletionReply(
+            list=InlineCompletionList(items=[InlineCompletionItem(insertText=t) for t in texts]),
+            reply_to=request.number,
+            error=None if texts or not errors else completion_error(errors[0]),
+        )
+
+    async def prompt(self, request: CompletionRequest) -> FimPrompt:
+        """The prompt with the other cells of the live notebook, when there is one."""
+        if request.path and request.cell_id:
+            try:
+                notebook = await live_notebook(self.server_settings, request.path)
+                cells = notebook and neighbours(notebook, request.cell_id, self.include_outputs)
+                if cells:
+                    return self.completer.prompt(request, *cells)
+            except Exception:  # context is a bonus: never fail the completion for it
+                log.warning(
+                    "Could not read the notebook context of %s", request.path, exc_info=True
+                )
+        return self.completer.prompt(request)
+
+    # LangChain LLM (plain completion of a prompt)
+
+    async def _astream(
+        self, prompt: str, stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[GenerationChunk]:
+        sampling = Sampling(max_tokens=self.max_tokens, stop=tuple(stop or ()))
+        async for text in self.completer.backend.stream(FimPrompt(prompt, ""), sampling):
+            chunk = GenerationChunk(text=text)
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(text, chunk=chunk)
+            yield chunk
+
+    async def _acall(
+        self, prompt: str, stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> str:
+        return "".join([chunk.text async for chunk in self._astream(prompt, stop, run_manager)])
+
+    def _stream(self, prompt: str, stop: list[str] | None = None, **kwargs: Any) -> Iterator[Any]:
+        yield GenerationChunk(text=self._call(prompt, stop))
+
+    def _call(
+        self, prompt: str, stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
+    ) -> str:
+        """Synchronous call (magics): run the async path on a private event loop."""
+
+        async def call() -> str:
+            try:
+                return await self._acall(prompt, stop)
+            finally:
+                await aclose_clients()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, call()).result()
+
+
+class OllamaInlineProvider(InlineProvider):
+    id: ClassVar[str] = "inline-ollama"
+    name: ClassVar[str] = "Ollama (inline FIM)"
+    help: ClassVar[str] = (
+        "A model served by [Ollama](https://ollama.com) with fill-in-the-middle support, "
+        "e.g. `qwen2.5-coder:1.5b` (get it with `ollama pull qwen2.5-coder:1.5b`)."
+    )
+    backend_class = OllamaBackend
+    default_base_url = "http://localhost:11434"
+
+
+class LlamaCppInlineProvider(InlineProvider):
+    id: ClassVar[str] = "inline-llamacpp"
+    name: ClassVar[str] = "llama.cpp server"
+    help: ClassVar[str] = (
+        "A model served by llama.cpp's `llama-server` (e.g. `llama-server -m model.gguf "
+        "--port 8080`). The model id is only a label: the server serves its loaded model."
+    )
+    backend_class = LlamaCppBackend
+    default_base_url = "http://localhost:8080"
+
+
+class OpenAIInlineProvider(InlineProvider):
+    id: ClassVar[str] = "inline-openai"
+    name: ClassVar[str] = "OpenAI-compatible (inline)"
+    help: ClassVar[str] = (
+        "Any server with an OpenAI-style `/completions` endpoint (vLLM, llama-server, "
+        "OpenAI's `gpt-3.5-turbo-instruct`); chat-only servers are used through "
+        "`/chat/completions`. Local servers accept any API key."
+    )
+    auth_strategy: ClassVar[EnvAuthStrategy] = EnvAuthStrategy(
+        name="OPENAI_API_KEY", keyword_param="api_key"
+    )
+    backend_class = OpenAIBackend
+    default_base_url = "https://api.openai.com/v1"
+
+    def resolved_api_key(self) -> SecretStr | None:
+        key = self.api_key or os.environ.get("OPENAI_API_KEY")
+        return SecretStr(key) if isinstance(key, str) else key
+
+
+LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}
+
+
+def to_engine_request(request: InlineCompletionRequest) -> CompletionRequest:
+    language = request.language or LANGUAGES_BY_MIME.get(request.mime or "")
+    if not language and request.mime and request.mime.startswith("text/x-"):
+        language = request.mime.removeprefix("text/x-")
+    return CompletionRequest(
+        prefix=request.prefix,
+        suffix=request.suffix,
+        language=language,
+        mime=request.mime,
+        path=request.path,
+        cell_id=request.cell_id,
+    )
+
+
+def completion_error(error: InlineError | None) -> CompletionError | None:
+    if error is None:
+        return None
+    return CompletionError(type=error.kind, title=error.title, traceback=error.detail)
