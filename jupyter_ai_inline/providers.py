@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, ClassVar
 
 from jupyter_ai_magics import BaseProvider
@@ -44,7 +45,7 @@ from .engine import (
     Sampling,
     aclose_clients,
 )
-from .notebook_context import live_notebook, neighbours
+from .notebook_context import live_notebook, with_neighbours
 
 log = logging.getLogger(__name__)
 
@@ -175,9 +176,15 @@ class InlineProvider(BaseProvider, LLM):
         if request.path and request.cell_id:
             try:
                 notebook = await live_notebook(self.server_settings, request.path)
-                cells = notebook and neighbours(notebook, request.cell_id, self.include_outputs)
-                if cells:
-                    return self.completer.prompt(request, *cells)
+                if notebook is not None:
+                    prompt = with_neighbours(
+                        notebook,
+                        request.cell_id,
+                        partial(self.completer.prompt, request),
+                        self.include_outputs,
+                    )
+                    if prompt is not None:
+                        return prompt
             except Exception:  # context is a bonus: never fail the completion for it
                 log.warning(
                     "Could not read the notebook context of %s", request.path, exc_info=True

@@ -44,7 +44,7 @@ def take_within(
     taken: list[str] = []
     left = budget_chars
     for cell in cells:
-        if left <= 0:
+        if left <= 0 or len(taken) >= budget.max_cells:
             break
         if not cell.source.strip():
             continue

@@ -47,6 +47,8 @@ class ContextBudget(BaseModel):
 
     above_chars: int = Field(default=6000, ge=0)
     below_chars: int = Field(default=2000, ge=0)
+    max_cells: int = Field(default=50, ge=0)
+    """At most this many cells on each side, however small they are."""
     include_outputs: bool = False
     output_chars: int = Field(default=400, ge=0)
 

@@ -83,11 +83,11 @@ def _cut_at_block_end(text: str, prefix: str, suffix: str, final: bool) -> tuple
     next_suffix_line = next((ln.strip() for ln in suffix.split("\n") if ln.strip()), "")
     lines = text.split("\n")
     offset = len(lines[0]) + 1
-    whole_lines = lines[1:] if final else lines[1:-1]  # the last one may still grow
-    for line in whole_lines:
+    for number, line in enumerate(lines[1:], start=2):
         if line.strip():
+            whole = final or number < len(lines)  # the last line may still grow
             left_block = block_indent > 0 and _indent(line) < block_indent
-            repeats_suffix = line.strip() == next_suffix_line
+            repeats_suffix = whole and line.strip() == next_suffix_line
             if left_block or repeats_suffix:
                 return text[: offset - 1], True
         offset += len(line) + 1

@@ -11,7 +11,7 @@ from typing import Any
 
 from httpx_sse import EventSource
 
-from ..errors import BadResponse, InlineError, Unsupported
+from ..errors import BadResponse, InlineError, ModelNotFound, Unsupported
 from ..models import FimPrompt, Sampling
 from .base import Backend
 
@@ -71,9 +71,10 @@ class OpenAIBackend(Backend):
                 async for text in self._sse("/completions", payload, chat=False):
                     yield text
                 return
-            except Unsupported:
-                _chat_only.add(server)
+            except (Unsupported, ModelNotFound):
+                pass  # a chat-only server or model; an unknown model fails again below
         async for text in self._sse("/chat/completions", self.chat_payload(prompt, sampling), True):
+            _chat_only.add(server)
             yield text
 
     def status_error(self, status: int, body: str) -> InlineError:

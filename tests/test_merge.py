@@ -1,0 +1,62 @@
+"""Merging several async iterators, and cancelling them."""
+
+import asyncio
+
+from jupyter_ai_inline.engine.merge import Merged
+
+
+async def ticks(name: str, delay: float, count: int, log: list[str]):
+    try:
+        for i in range(count):
+            await asyncio.sleep(delay)
+            yield f"{name}{i}"
+    finally:
+        log.append(f"{name} closed")
+
+
+async def test_items_arrive_interleaved_as_produced_and_each_ends_once() -> None:
+    log: list[str] = []
+    items = []
+    async with Merged([ticks("a", 0.01, 3, log), ticks("b", 0.015, 2, log)]) as merged:
+        async for item in merged:
+            items.append((item.index, item.value, item.done))
+    assert [v for _, v, _ in items if v] == ["a0", "b0", "a1", "b1", "a2"]
+    assert sorted(i for i, _, done in items if done) == [0, 1]
+
+
+async def test_leaving_early_closes_every_iterator() -> None:
+    log: list[str] = []
+    async with Merged([ticks("a", 0.01, 100, log), ticks("b", 0.01, 100, log)]) as merged:
+        async for _item in merged:
+            break
+    assert sorted(log) == ["a closed", "b closed"]
+
+
+async def test_cancel_one_reports_it_done_and_keeps_the_others() -> None:
+    log: list[str] = []
+    seen = []
+    async with Merged([ticks("a", 0.01, 100, log), ticks("b", 0.01, 3, log)]) as merged:
+        async for item in merged:
+            if item.value == "a0":
+                merged.cancel(0)
+            seen.append((item.index, item.value, item.done))
+    assert (0, None, True) in seen
+    assert [v for i, v, _ in seen if i == 0 and v] == ["a0"]
+    assert [v for i, v, _ in seen if i == 1 and v] == ["b0", "b1", "b2"]
+    assert "a closed" in log
+
+
+async def test_cancel_all_ends_iteration_and_errors_are_reported() -> None:
+    async def broken():
+        yield "x"
+        raise ValueError("boom")
+
+    log: list[str] = []
+    async with Merged([broken(), ticks("a", 0.01, 100, log)]) as merged:
+        errors = []
+        async for item in merged:
+            if item.error:
+                errors.append(item.error)
+                merged.cancel()
+    assert [str(e) for e in errors] == ["boom"]
+    assert merged.cancelled and log == ["a closed"]
