@@ -70,8 +70,8 @@ def build_prompt(
     """
     language = request.language or "python"
     return FimPrompt(
-        prefix=request.prefix,
-        suffix=request.suffix,
+        prefix=request.prefix[-budget.prefix_chars :],
+        suffix=request.suffix[: budget.suffix_chars],
         language=language,
         above=take_within(above, budget.above_chars, language, budget, keep_end=True),
         below=take_within(below, budget.below_chars, language, budget, keep_end=False),

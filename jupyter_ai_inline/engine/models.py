@@ -45,6 +45,9 @@ class GenerationSettings(BaseModel):
 class ContextBudget(BaseModel):
     """How much of the other cells goes into the prompt."""
 
+    prefix_chars: int = Field(default=12000, ge=1)
+    suffix_chars: int = Field(default=4000, ge=0)
+    """The current cell's own text is cut to these sizes around the cursor."""
     above_chars: int = Field(default=6000, ge=0)
     below_chars: int = Field(default=2000, ge=0)
     max_cells: int = Field(default=50, ge=0)

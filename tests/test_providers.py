@@ -1,0 +1,234 @@
+"""The Jupyter AI providers called as Jupyter AI calls them, against the fake server."""
+
+import asyncio
+
+import pytest
+from jupyter_ai_magics.models.completion import (
+    InlineCompletionReply,
+    InlineCompletionRequest,
+    InlineCompletionStreamChunk,
+)
+
+from jupyter_ai_inline.providers import (
+    LlamaCppInlineProvider,
+    OllamaInlineProvider,
+    OpenAIInlineProvider,
+)
+from tests.fake_backend import FakeBackend
+
+
+def request(number: int = 1, **fields) -> InlineCompletionRequest:
+    values = {
+        "number": number,
+        "prefix": "def add(a, b):\n    ",
+        "suffix": "",
+        "mime": "text/x-ipython",
+        "stream": True,
+        "path": "analysis.ipynb",
+        "cell_id": "cell-1",
+    }
+    return InlineCompletionRequest(**(values | fields))
+
+
+def ollama(fake: FakeBackend, **fields) -> OllamaInlineProvider:
+    return OllamaInlineProvider(model_id="coder", base_url=fake.url, **fields)
+
+
+async def stream(provider, req) -> tuple[InlineCompletionReply, list[InlineCompletionStreamChunk]]:
+    replies = [reply async for reply in provider.stream_inline_completions(req)]
+    first, chunks = replies[0], replies[1:]
+    assert isinstance(first, InlineCompletionReply)
+    assert all(isinstance(chunk, InlineCompletionStreamChunk) for chunk in chunks)
+    return first, chunks
+
+
+def check_protocol(first: InlineCompletionReply, chunks, number: int, suggestions: int) -> None:
+    """Every token announced once, each ends with exactly one done chunk, last."""
+    tokens = [item.token for item in first.list.items]
+    assert len(tokens) == len(set(tokens)) == suggestions
+    assert all(item.insertText == "" and item.isIncomplete for item in first.list.items)
+    assert {chunk.response.token for chunk in chunks} <= set(tokens)
+    for token in tokens:
+        own = [chunk for chunk in chunks if chunk.response.token == token]
+        assert [chunk.done for chunk in own].count(True) == 1 and own[-1].done
+    assert all(chunk.reply_to == number for chunk in chunks)
+
+
+def test_providers_are_registered_with_their_ids_and_fields() -> None:
+    from importlib.metadata import entry_points
+
+    group = entry_points(group="jupyter_ai.model_providers")
+    registered = {e.name: e.load() for e in group if e.name.startswith("inline-")}
+    expected = {
+        "inline-ollama": (OllamaInlineProvider, "Ollama (inline FIM)", "http://localhost:11434"),
+        "inline-llamacpp": (LlamaCppInlineProvider, "llama.cpp server", "http://localhost:8080"),
+        "inline-openai": (
+            OpenAIInlineProvider,
+            "OpenAI-compatible (inline)",
+            "https://api.openai.com/v1",
+        ),
+    }
+    for provider_id, (cls, name, url) in expected.items():
+        assert registered[provider_id] is cls
+        assert (cls.id, cls.name, cls.default_base_url) == (provider_id, name, url)
+        assert cls.models == ["*"] and cls.registry and cls.chat_models() == []
+        assert [f.key for f in cls.fields] == ["base_url", "suggestions", "max_tokens"]
+    assert OpenAIInlineProvider.auth_strategy.name == "OPENAI_API_KEY"
+
+
+async def test_streams_text_growing_to_the_final_suggestion(fake: FakeBackend) -> None:
+    fake.tokens = ["return", " a", " +", " b"]
+    first, chunks = await stream(ollama(fake), request(7))
+    check_protocol(first, chunks, 7, 1)
+    texts = [chunk.response.insertText for chunk in chunks]
+    assert texts == ["return", "return a", "return a +", "return a + b", "return a + b"]
+    assert [chunk.response.isIncomplete for chunk in chunks][-1] is False
+
+
+async def test_several_suggestions_run_concurrently_and_differ(fake: FakeBackend) -> None:
+    fake.tokens = lambda path, body: [f"x{body['options'].get('seed', 0)}"]
+    fake.first_token_delay = 0.2
+    started = asyncio.get_running_loop().time()
+    first, chunks = await stream(ollama(fake, suggestions=3), request(2))
+    assert asyncio.get_running_loop().time() - started < 0.5  # not 3 x 0.2 s in a row
+    check_protocol(first, chunks, 2, 3)
+    finals = sorted(chunk.response.insertText for chunk in chunks if chunk.done)
+    assert finals == ["x0", "x1", "x2"]
+    temperatures = sorted(r.body["options"]["temperature"] for r in fake.requests)
+    assert temperatures[0] == 0.0 and temperatures[1] > 0
+
+
+async def test_identical_suggestions_are_shown_once(fake: FakeBackend) -> None:
+    fake.tokens = ["same"]
+    first, chunks = await stream(ollama(fake, suggestions=3), request())
+    check_protocol(first, chunks, 1, 3)
+    assert sorted(chunk.response.insertText for chunk in chunks if chunk.done) == [
+        "",
+        "",
+        "same",
+    ]
+    reply = await ollama(fake, suggestions=3).generate_inline_completions(request())
+    assert [item.insertText for item in reply.list.items] == ["same"]
+
+
+async def test_generate_returns_distinct_items(fake: FakeBackend) -> None:
+    fake.tokens = lambda path, body: ["a" if body["options"].get("seed", 0) % 2 else "b"]
+    reply = await ollama(fake, suggestions=3).generate_inline_completions(request(5))
+    assert sorted(item.insertText for item in reply.list.items) == ["a", "b"]
+    assert reply.reply_to == 5 and reply.error is None
+
+
+async def test_a_new_request_for_the_cell_supersedes_the_old_one(fake: FakeBackend) -> None:
+    fake.slots = 1
+    fake.tokens = ["tok "] * 20
+    fake.token_delay = 0.02
+    provider = ollama(fake, suggestions=2)
+    old = provider.stream_inline_completions(request(1))
+    old_first = await anext(old)
+    old_chunk = await anext(old)
+    assert old_chunk.response.insertText == "tok"
+    new_first, new_chunks = await stream(provider, request(2, prefix="x = "))
+    old_rest = [chunk async for chunk in old]
+    check_protocol(old_first, [old_chunk, *old_rest], 1, 2)
+    check_protocol(new_first, new_chunks, 2, 2)
+    new_finals = [chunk.response.insertText for chunk in new_chunks if chunk.done]
+    assert sorted(new_finals)[-1].startswith("tok tok")
+    old_generations = [g for g in fake.generations if g.body["prompt"].startswith("def")]
+    assert old_generations[0].disconnected and old_generations[0].tokens_sent < 5
+    assert all(g.tokens_sent == 0 for g in old_generations[1:])  # was queued, never ran
+
+
+async def test_other_cells_are_not_superseded(fake: FakeBackend) -> None:
+    fake.tokens = ["a"] * 3
+    fake.token_delay = 0.02
+    provider = ollama(fake)
+    one = stream(provider, request(1, cell_id="one"))
+    two = stream(provider, request(2, cell_id="two"))
+    (_, chunks_one), (_, chunks_two) = await asyncio.gather(one, two)
+    assert chunks_one[-1].response.insertText == chunks_two[-1].response.insertText == "aaa"
+    assert fake.disconnects == 0
+
+
+async def test_consumer_leaving_closes_the_backend_stream(fake: FakeBackend) -> None:
+    fake.tokens = ["tok "] * 100
+    fake.token_delay = 0.05
+    replies = ollama(fake, suggestions=2).stream_inline_completions(request())
+    await anext(replies)
+    await anext(replies)
+    await replies.aclose()
+    await fake.wait_until(lambda: fake.disconnects == 2, timeout=1)
+    assert fake.active == 0
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not [t for t in others if "_pump" in repr(t)]
+
+
+async def test_single_line_context_stops_the_generation_early(fake: FakeBackend) -> None:
+    fake.tokens = ["a, b", "\n", "more"] + ["x"] * 50
+    fake.token_delay = 0.02
+    first, chunks = await stream(ollama(fake), request(prefix="zip(", suffix=")"))
+    assert chunks[-1].response.insertText == "a, b" and chunks[-1].done
+    await fake.wait_until(lambda: fake.disconnects == 1, timeout=1)
+    assert fake.tokens_generated < 10
+
+
+@pytest.mark.parametrize(
+    ("setup", "kind", "words"),
+    [
+        ({"fail_status": 404}, "ModelNotFound", "ollama pull coder"),
+        ({"fail_status": 401}, "AuthenticationFailed", "API key"),
+        ({"malformed": "truncated"}, "BadResponse", "the stream"),
+        ({"malformed": "garbage"}, "BadResponse", "not JSON"),
+    ],
+)
+async def test_errors_reach_the_user_as_error_chunks(fake: FakeBackend, setup, kind, words):
+    for name, value in setup.items():
+        setattr(fake, name, value)
+    first, chunks = await stream(ollama(fake, suggestions=2), request(3))
+    check_protocol(first, chunks, 3, 2)
+    errors = [chunk.error for chunk in chunks if chunk.done]
+    assert all(e is not None and e.type == kind and words in e.title for e in errors)
+    reply = await ollama(fake).generate_inline_completions(request(4))
+    assert reply.error.type == kind and reply.list.items == []
+
+
+async def test_server_down_and_timeouts_are_error_chunks(fake, unused_tcp_port) -> None:
+    down = OllamaInlineProvider(model_id="coder", base_url=f"http://127.0.0.1:{unused_tcp_port}")
+    _, chunks = await stream(down, request())
+    assert chunks[-1].error.type == "BackendUnavailable"
+    fake.hang = True
+    slow = ollama(fake)
+    slow.completer.backend.settings.read_timeout = 0.3
+    _, chunks = await stream(slow, request())
+    assert chunks[-1].error.type == "BackendTimeout" and chunks[-1].done
+
+
+async def test_api_key_from_the_environment_is_sent_and_never_shown(fake, monkeypatch) -> None:
+    secret = "sk-live-abcdef0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    fake.fail_status = 401
+    fake.fail_body = {"error": {"message": f"Incorrect API key provided: {secret}"}}
+    provider = OpenAIInlineProvider(model_id="gpt-3.5-turbo-instruct", base_url=f"{fake.url}/v1")
+    _, chunks = await stream(provider, request())
+    assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
+    assert secret not in chunks[-1].model_dump_json()
+    assert secret not in repr(provider)
+
+
+async def test_unicode_empty_and_huge_cells(fake: FakeBackend) -> None:
+    fake.tokens = ["π", " → ", "✓"]
+    _, chunks = await stream(ollama(fake), request(prefix="", suffix=""))
+    assert chunks[-1].response.insertText == "π → ✓"
+    huge = "x = 1\n" * 200_000
+    _, chunks = await stream(ollama(fake), request(prefix=huge, suffix=huge))
+    assert chunks[-1].error is None
+    body = fake.requests[-1].body
+    assert huge.endswith(body["prompt"]) and 1000 < len(body["prompt"]) <= 12_000
+    assert huge.startswith(body["suffix"]) and 1000 < len(body["suffix"]) <= 4_000
+
+
+async def test_also_a_langchain_llm(fake: FakeBackend) -> None:
+    fake.tokens = ["Hello", " world"]
+    provider = ollama(fake)
+    assert await provider.ainvoke("Say hi") == "Hello world"
+    assert fake.requests[-1].body["prompt"] == "Say hi"
+    assert [chunk async for chunk in provider.astream("Say hi")] == ["Hello", " world"]
