@@ -2,13 +2,13 @@
 
 from collections.abc import AsyncIterator
 
-import pytest
+import pytest_asyncio
 
 from jupyter_ai_inline.engine import aclose_clients
 from tests.fake_backend import FakeBackend
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeBackend]:
     """A fake model server; the engine's pooled clients are closed afterwards."""
     async with FakeBackend() as backend:

@@ -2,7 +2,8 @@
 
 Imitates the parts of three real server APIs that an inline-completion client talks to:
 
-* Ollama: ``POST /api/generate`` (NDJSON), ``GET /api/tags``, ``GET /api/version``
+* Ollama: ``POST /api/generate`` and ``POST /api/chat`` (NDJSON), ``GET /api/tags``,
+  ``GET /api/version``
 * llama.cpp ``llama-server``: ``POST /infill``, ``POST /completion`` (SSE), ``GET /health``,
   ``GET /props``, ``GET /slots``
 * OpenAI-compatible: ``POST /v1/completions``, ``POST /v1/chat/completions`` (SSE),
@@ -119,6 +120,19 @@ class _Ollama(_Api):
         return {**self.chunk(model, text), "done": True, "done_reason": reason, **stats}
 
 
+class _OllamaChat(_Ollama):
+    """``/api/chat`` (LangChain's ChatOllama): the text is in ``message.content``."""
+
+    def chunk(self, model: str, tok: str) -> dict[str, Any]:
+        frame = super().chunk(model, tok)
+        del frame["response"]
+        return {**frame, "message": {"role": "assistant", "content": tok}}
+
+    def whole(self, model: str, text: str, n: int, reason: str) -> dict[str, Any]:
+        durations = {"load_duration": 1, "prompt_eval_duration": 1, "eval_duration": 1}
+        return {**super().whole(model, text, n, reason), **durations}
+
+
 class _LlamaCpp(_Api):
     kind = "llamacpp"
 
@@ -182,6 +196,7 @@ class _OpenAIChat(_OpenAICompletions):
 
 _APIS: dict[str, _Api] = {
     "/api/generate": _Ollama(),
+    "/api/chat": _OllamaChat(),
     "/completion": _LlamaCpp(),
     "/infill": _LlamaCpp(),
     "/v1/completions": _OpenAICompletions(),
@@ -239,6 +254,7 @@ class FakeBackend:
         openai_reject_suffix: bool = False,
         openai_no_completions: bool = False,
         llamacpp_fim: bool = True,
+        port: int = 0,
     ) -> None:
         self.tokens = tokens
         self.first_token_delay = first_token_delay
@@ -252,6 +268,7 @@ class FakeBackend:
         self.openai_reject_suffix = openai_reject_suffix
         self.openai_no_completions = openai_no_completions
         self.llamacpp_fim = llamacpp_fim
+        self.port = port  # 0: any free port
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.generations: list[Generation] = []
@@ -277,7 +294,7 @@ class FakeBackend:
         self._stopping = False
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def stop(self) -> None:

@@ -19,6 +19,8 @@ from jupyter_ai_inline.engine import (
 from jupyter_ai_inline.engine.backends.openai import _chat_only
 from tests.fake_backend import FakeBackend
 
+pytestmark = pytest.mark.asyncio
+
 PROMPT = FimPrompt(
     prefix="def add(a, b):\n    ",
     suffix="\n\nprint(add(1, 2))",

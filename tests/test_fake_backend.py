@@ -12,6 +12,8 @@ from httpx_sse import aconnect_sse
 
 from tests.fake_backend import FakeBackend
 
+pytestmark = pytest.mark.asyncio
+
 
 async def _sse_events(client: httpx.AsyncClient, url: str, body: dict) -> list[str]:
     async with aconnect_sse(client, "POST", url, json=body) as source:

@@ -2,7 +2,11 @@
 
 import asyncio
 
+import pytest
+
 from jupyter_ai_inline.engine.merge import Merged
+
+pytestmark = pytest.mark.asyncio
 
 
 async def ticks(name: str, delay: float, count: int, log: list[str]):
@@ -60,3 +64,21 @@ async def test_cancel_all_ends_iteration_and_errors_are_reported() -> None:
                 merged.cancel()
     assert [str(e) for e in errors] == ["boom"]
     assert merged.cancelled and log == ["a closed"]
+
+
+async def test_cleanup_of_a_stopped_iterator_is_not_interrupted_on_exit() -> None:
+    log: list[str] = []
+
+    async def slow_to_close():
+        try:
+            while True:
+                await asyncio.sleep(0.01)
+                yield "x"
+        finally:
+            await asyncio.sleep(0.02)  # e.g. closing an HTTP stream
+            log.append("closed cleanly")
+
+    async with Merged([slow_to_close()]) as merged:
+        async for _item in merged:
+            merged.cancel()
+    assert log == ["closed cleanly"]

@@ -16,6 +16,8 @@ from jupyter_ai_inline.providers import (
 )
 from tests.fake_backend import FakeBackend
 
+pytestmark = pytest.mark.asyncio
+
 
 def request(number: int = 1, **fields) -> InlineCompletionRequest:
     values = {

@@ -35,6 +35,7 @@ class Merged(Generic[T]):
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[int] = set()
         self._stopped: set[int] = set()
+        self._cancelled: set[int] = set()
         self.cancelled = False
 
     async def __aenter__(self) -> Merged[T]:
@@ -46,9 +47,16 @@ class Merged(Generic[T]):
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        for task in self._tasks:
-            task.cancel()
+        for index in range(len(self._tasks)):
+            self._cancel_task(index)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _cancel_task(self, index: int) -> None:
+        """Cancel a task once: a second cancel would interrupt its cleanup (closing
+        the HTTP stream) and leave the backend generating."""
+        if index not in self._cancelled:
+            self._cancelled.add(index)
+            self._tasks[index].cancel()
 
     async def _pump(self, index: int, iterable: AsyncIterable[T]) -> None:
         try:
@@ -63,12 +71,12 @@ class Merged(Generic[T]):
         """Stop one iterable (it reports done), or all and end the iteration."""
         if index is None:
             self.cancelled = True
-            for task in self._tasks:
-                task.cancel()
+            for task_index in range(len(self._tasks)):
+                self._cancel_task(task_index)
             self._queue.put_nowait(_STOP)
         elif index in self._running and index not in self._stopped:
             self._stopped.add(index)
-            self._tasks[index].cancel()
+            self._cancel_task(index)
             self._queue.put_nowait(Item(index, done=True))
 
     async def __aiter__(self) -> AsyncIterator[Item[T]]:

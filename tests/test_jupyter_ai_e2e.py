@@ -1,0 +1,236 @@
+"""End to end through Jupyter AI: its websocket, our provider, live collaborative notebooks."""
+
+import asyncio
+import json
+
+import nbformat
+import pytest
+from jupyter_ydoc import YNotebook
+from pycrdt import Doc, Provider
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from tests.fake_backend import FakeBackend
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+NOTEBOOK = "sales.ipynb"
+TOKENS = ["sales", ".groupby", "(", "'region')"]
+
+
+@pytest.fixture
+def backend_port(unused_tcp_port_factory) -> int:
+    return unused_tcp_port_factory()
+
+
+@pytest.fixture
+def jp_server_config(backend_port: int, tmp_path) -> dict:
+    model = "inline-ollama:coder"
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {
+                "jupyter_ai": True,
+                "jupyter_server_ydoc": True,
+                "jupyter_server_fileid": True,
+            },
+        },
+        "AiExtension": {
+            # Jupyter AI 2's "dashboard off" setting crashes current dask.distributed
+            "enable_dask_dashboard": True,
+            "default_completions_model": model,
+            "model_parameters": {
+                model: {"base_url": f"http://127.0.0.1:{backend_port}", "suggestions": 2}
+            },
+        },
+        "YDocExtension": {"document_save_delay": 3600},  # keep edits unsaved
+        "SQLiteYStore": {"db_path": str(tmp_path / "ystore.db")},
+    }
+
+
+@pytest.fixture
+def notebook_file(jp_root_dir) -> None:
+    cells = [
+        nbformat.v4.new_markdown_cell("Load the sales data", id="intro"),
+        nbformat.v4.new_code_cell("import pandas as pd", id="load"),
+        nbformat.v4.new_code_cell("sales.", id="current"),
+        nbformat.v4.new_code_cell("plot(totals)", id="later"),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), jp_root_dir / NOTEBOOK)
+
+
+def completion_request(number: int, **fields) -> str:
+    values = {
+        "number": number,
+        "prefix": "sales.",
+        "suffix": "",
+        "mime": "text/x-ipython",
+        "stream": True,
+        "path": NOTEBOOK,
+        "cell_id": "current",
+    }
+    return json.dumps(values | fields)
+
+
+async def receive_until_done(socket, tokens_expected: int) -> list[dict]:
+    """Read replies until every announced token has its done chunk (bounded)."""
+    replies: list[dict] = []
+    done = 0
+    while done < tokens_expected:
+        message = await asyncio.wait_for(socket.read_message(), timeout=10)
+        assert message is not None, "websocket closed"
+        replies.append(json.loads(message))
+        done += bool(replies[-1].get("done"))
+    return replies
+
+
+async def test_streams_through_jupyter_ai_websocket(
+    jp_ws_fetch, backend_port, notebook_file
+) -> None:
+    async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
+        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
+        socket.write_message(completion_request(1))
+        replies = await receive_until_done(socket, 2)
+        socket.close()
+
+        first, chunks = replies[0], replies[1:]
+        tokens = [item["token"] for item in first["list"]["items"]]
+        assert first["reply_to"] == 1 and len(set(tokens)) == 2
+        assert all(
+            item["isIncomplete"] and item["insertText"] == "" for item in first["list"]["items"]
+        )
+        assert {chunk["response"]["token"] for chunk in chunks} == set(tokens)
+        finals = sorted(chunk["response"]["insertText"] for chunk in chunks if chunk["done"])
+        assert finals == ["", "groupby('region')"]  # the duplicate ends empty
+        assert all(chunk["error"] is None for chunk in chunks)
+        assert backend.requests[0].body["model"] == "coder"
+
+
+async def test_errors_arrive_as_readable_chunks(jp_ws_fetch, backend_port, notebook_file) -> None:
+    async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
+        backend.fail_status = 404
+        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
+        socket.write_message(completion_request(2))
+        replies = await receive_until_done(socket, 2)
+        socket.close()
+        errors = [reply["error"] for reply in replies[1:]]
+        assert all(
+            e["type"] == "ModelNotFound" and "ollama pull coder" in e["title"] for e in errors
+        )
+
+
+async def wait_for(condition, timeout: float = 10) -> None:
+    """Poll a condition every 10 ms, at most `timeout` seconds."""
+    for _ in range(int(timeout * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("condition not met")
+
+
+class TornadoChannel:
+    """pycrdt's provider channel over a tornado websocket client."""
+
+    def __init__(self, socket, path: str) -> None:
+        self.socket = socket
+        self._path = path
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> bytes:
+        message = await self.socket.read_message()
+        if message is None:
+            raise StopAsyncIteration
+        return message
+
+    async def send(self, message: bytes) -> None:
+        await self.socket.write_message(message, binary=True)
+
+    async def recv(self) -> bytes:
+        return await self.__anext__()
+
+
+async def test_unsaved_edits_of_other_cells_reach_the_prompt(
+    jp_fetch,
+    jp_ws_fetch,
+    jp_http_port,
+    jp_base_url,
+    jp_auth_header,
+    jp_serverapp,
+    jp_root_dir,
+    backend_port,
+    notebook_file,
+) -> None:
+    async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
+        session = await jp_fetch(
+            "api", "collaboration", "session", NOTEBOOK, method="PUT",
+            body=json.dumps({"format": "json", "type": "notebook"}),
+        )  # fmt: skip
+        session = json.loads(session.body)
+        room = f"json:notebook:{session['fileId']}"
+        # jp_ws_fetch would escape the colons of the room id
+        url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}api/collaboration/room/{room}"
+        room_socket = await websocket_connect(
+            HTTPRequest(f"{url}?sessionId={session['sessionId']}", headers=jp_auth_header)
+        )
+        client_doc = Doc()
+        client = YNotebook(client_doc)
+        async with Provider(client_doc, TornadoChannel(room_socket, room)) as provider:
+            await asyncio.wait_for(provider.synced.wait(), timeout=10)
+            await wait_for(lambda: client.cell_number == 4)  # the room loads the file
+            client.set_cell(
+                1, {**client.get_cell(1), "source": "sales = pd.read_csv('unsaved.csv')"}
+            )
+
+            ydoc = jp_serverapp.web_app.settings["jupyter_server_ydoc"]
+            live = await ydoc.get_document(
+                path=NOTEBOOK, content_type="notebook", file_format="json", copy=False
+            )
+            await wait_for(lambda: "unsaved.csv" in live.get_cell(1)["source"])  # the edit arrived
+
+            socket = await jp_ws_fetch("api", "ai", "completion", "inline")
+            socket.write_message(completion_request(3, prefix="totals = sales."))
+            await receive_until_done(socket, 2)
+            socket.close()
+            room_socket.close()
+
+        body = backend.requests[-1].body
+        assert body["prompt"] == (
+            "# Load the sales data\n\nsales = pd.read_csv('unsaved.csv')\n\ntotals = sales."
+        )
+        assert body["suffix"] == "\n\nplot(totals)"
+        assert "unsaved.csv" not in (jp_root_dir / NOTEBOOK).read_text()
+
+
+async def test_without_a_live_room_the_request_alone_is_used(
+    jp_ws_fetch, backend_port, notebook_file
+) -> None:
+    async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
+        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
+        socket.write_message(completion_request(4, prefix="x = ", suffix="\ny"))
+        await receive_until_done(socket, 2)
+        socket.close()
+        assert backend.requests[-1].body["prompt"] == "x = "
+        assert backend.requests[-1].body["suffix"] == "\ny"
+
+
+async def test_a_newer_request_cancels_the_older_generation(
+    jp_ws_fetch, backend_port, notebook_file
+) -> None:
+    async with FakeBackend(
+        port=backend_port, tokens=["x"] * 20, token_delay=0.03, slots=1
+    ) as backend:
+        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
+        socket.write_message(completion_request(1, prefix="a = "))
+        await wait_for(lambda: backend.tokens_generated >= 2)
+        socket.write_message(completion_request(2, prefix="a = b"))
+        replies = await receive_until_done(socket, 4)  # both requests end both tokens
+        socket.close()
+        old = backend.generations[0]
+        assert old.disconnected and old.tokens_sent < 10
+        newest = [r for r in replies if r.get("reply_to") == 2 and r.get("done")]
+        assert sorted(r["response"]["insertText"] for r in newest)[-1] == "x" * 20
