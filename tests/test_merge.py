@@ -81,4 +81,5 @@ async def test_cleanup_of_a_stopped_iterator_is_not_interrupted_on_exit() -> Non
     async with Merged([slow_to_close()]) as merged:
         async for _item in merged:
             merged.cancel()
+            await asyncio.sleep(0.005)  # the task is now inside its cleanup
     assert log == ["closed cleanly"]
