@@ -234,3 +234,15 @@ async def test_a_newer_request_cancels_the_older_generation(
         assert old.disconnected and old.tokens_sent < 10
         newest = [r for r in replies if r.get("reply_to") == 2 and r.get("done")]
         assert sorted(r["response"]["insertText"] for r in newest)[-1] == "x" * 20
+
+
+async def test_closing_the_browser_tab_stops_the_generation(
+    jp_ws_fetch, backend_port, notebook_file
+) -> None:
+    async with FakeBackend(port=backend_port, tokens=["x"] * 200, token_delay=0.02) as backend:
+        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
+        socket.write_message(completion_request(1))
+        await wait_for(lambda: backend.tokens_generated >= 4)
+        socket.close()
+        await wait_for(lambda: backend.disconnects == 2, timeout=5)
+        assert backend.active == 0 and backend.tokens_generated < 100
