@@ -41,6 +41,7 @@ class RecordedRequest:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]  # lower-cased names
+    peer: Any = None  # the client's (host, port): the same port means a reused connection
     received_at: float = field(default_factory=time.perf_counter)
 
 
@@ -426,7 +427,8 @@ class FakeBackend:
             body = None
         body = body if isinstance(body, dict) else None
         headers = {k.lower(): v for k, v in request.headers.items()}
-        self.requests.append(RecordedRequest(path, body or {}, headers))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.requests.append(RecordedRequest(path, body or {}, headers, peer))
         if (rejection := self._reject(path, api, body)) is not None:
             return rejection
         assert body is not None  # _reject answers 400 otherwise

@@ -167,3 +167,12 @@ async def test_closing_the_stream_stops_the_generation(fake: FakeBackend) -> Non
     await stream.aclose()
     await fake.wait_until(lambda: fake.disconnects == 1, timeout=1)
     assert fake.generations[0].tokens_sent < 5
+
+
+@pytest.mark.parametrize("kind", [OllamaBackend, LlamaCppBackend, OpenAIBackend])
+async def test_finished_streams_leave_the_connection_for_reuse(fake: FakeBackend, kind) -> None:
+    url = f"{fake.url}/v1" if kind is OpenAIBackend else fake.url
+    client = backend(kind, url)
+    for _ in range(3):
+        assert await collect(client) == "abc"
+    assert len({request.peer for request in fake.requests}) == 1

@@ -69,7 +69,8 @@ class LlamaCppBackend(Backend):
 
     async def _sse(self, path: str, payload: dict[str, Any]) -> AsyncIterator[str]:
         async with self.post_stream(path, payload) as response:
-            async for event in EventSource(response).aiter_sse():
+            events = EventSource(response).aiter_sse()
+            async for event in events:
                 if not event.data:
                     continue
                 message = self.parse_json(event.data)
@@ -77,5 +78,6 @@ class LlamaCppBackend(Backend):
                 if text:
                     yield text
                 if message.get("stop"):
+                    await self.drain(events)
                     return
         raise self.truncated()

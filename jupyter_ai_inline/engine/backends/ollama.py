@@ -37,7 +37,8 @@ class OllamaBackend(Backend):
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         async with self.post_stream("/api/generate", self.payload(prompt, sampling)) as response:
-            async for line in response.aiter_lines():
+            lines = response.aiter_lines()
+            async for line in lines:
                 if not line.strip():
                     continue
                 message = self.parse_json(line)
@@ -45,6 +46,7 @@ class OllamaBackend(Backend):
                 if text:
                     yield text
                 if message.get("done"):
+                    await self.drain(lines)
                     return
         raise self.truncated()
 

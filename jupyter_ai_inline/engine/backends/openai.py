@@ -86,8 +86,10 @@ class OpenAIBackend(Backend):
     async def _sse(self, path: str, payload: dict[str, Any], chat: bool) -> AsyncIterator[str]:
         finished = False
         async with self.post_stream(path, payload) as response:
-            async for event in EventSource(response).aiter_sse():
+            events = EventSource(response).aiter_sse()
+            async for event in events:
                 if event.data.strip() == "[DONE]":
+                    await self.drain(events)
                     return
                 if not event.data:
                     continue
