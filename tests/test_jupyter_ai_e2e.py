@@ -18,6 +18,19 @@ NOTEBOOK = "sales.ipynb"
 TOKENS = ["sales", ".groupby", "(", "'region')"]
 
 
+@pytest.fixture(autouse=True)
+def dask_without_dashboard(monkeypatch) -> None:
+    """Jupyter AI 2 turns Dask's dashboard off with a setting that crashes current
+    dask.distributed; start its (unused here) Dask client without the dashboard instead."""
+    from dask.distributed import Client
+    from jupyter_ai.extension import AiExtension
+
+    async def dask_client(self):
+        return Client(processes=False, asynchronous=True, dashboard_address=None)
+
+    monkeypatch.setattr(AiExtension, "_get_dask_client", dask_client)
+
+
 @pytest.fixture
 def backend_port(unused_tcp_port_factory) -> int:
     return unused_tcp_port_factory()
@@ -35,8 +48,6 @@ def jp_server_config(backend_port: int, tmp_path) -> dict:
             },
         },
         "AiExtension": {
-            # Jupyter AI 2's "dashboard off" setting crashes current dask.distributed
-            "enable_dask_dashboard": True,
             "default_completions_model": model,
             "model_parameters": {
                 model: {"base_url": f"http://127.0.0.1:{backend_port}", "suggestions": 2}

@@ -1,0 +1,137 @@
+"""Make docs/ghost-text.png: real ghost text in JupyterLab, from Jupyter AI's inline completer
+and our `inline-ollama` provider, answered by the loopback fake Ollama (tests/fake_backend.py).
+
+    python docs/make_screenshot.py   # needs jupyter-ai, `pip install playwright`, /usr/bin/chromium
+"""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests.fake_backend import FakeBackend  # noqa: E402
+
+OUT = REPO / "docs" / "ghost-text.png"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+MODEL = "inline-ollama:qwen2.5-coder:1.5b"
+TOKEN = "screenshot"
+TYPED = "totals = sales."
+# tokens as qwen2.5-coder would stream them after `totals = sales.`
+TOKENS = ['groupby', '("', 'region', '")', '["', 'revenue', '"]', '.sum', '()', '.sort', '_values',
+          '(ascending', '=False', ')\n', 'totals', '.plot', '.bar', '(title', '="', 'Revenue',
+          ' by', ' region', '")']  # fmt: skip
+SETTINGS = {  # JUPYTERLAB_SETTINGS_DIR files: Jupyter AI's inline completer is off by default
+    "completer-extension/inline-completer": {"providers": {"@jupyterlab/jupyter-ai": {"enabled": True}}},
+    "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_files(tmp: Path) -> None:
+    for name, value in SETTINGS.items():
+        path = tmp / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    cells = [
+        nbformat.v4.new_markdown_cell("## Revenue by region"),
+        nbformat.v4.new_code_cell('import pandas as pd\n\nsales = pd.read_csv("sales.csv")'),
+        nbformat.v4.new_code_cell(""),
+    ]
+    kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
+    (tmp / "root").mkdir()
+    nbformat.write(notebook, tmp / "root" / "sales.ipynb")
+
+
+def start_lab(tmp: Path, port: int, backend_url: str) -> subprocess.Popen:
+    env = os.environ | {
+        "HOME": str(tmp),
+        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+        "JUPYTER_DATA_DIR": str(tmp / "data"),
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+    }
+    params = json.dumps({MODEL: {"base_url": backend_url}})
+    args = [f"--port={port}", f"--ServerApp.token={TOKEN}", "--ServerApp.allow_root=True"]
+    args += [f"--AiExtension.default_completions_model={MODEL}"]
+    args += [f"--AiExtension.model_parameters={params}", "--AiExtension.enable_dask_dashboard=True"]
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", *args]
+    log = open(tmp / "lab.log", "wb")  # noqa: SIM115
+    lab = subprocess.Popen(cmd, cwd=tmp / "root", env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and lab.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={TOKEN}", timeout=2)
+            return lab
+        except OSError:
+            time.sleep(0.3)
+    lab.kill()
+    sys.exit(f"JupyterLab did not start:\n{(tmp / 'lab.log').read_text()[-3000:]}")
+
+
+def shoot(port: int) -> None:
+    args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page(viewport={"width": 1100, "height": 650}, device_scale_factor=2)
+        page.set_default_timeout(8_000)
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/sales.ipynb?token={TOKEN}")
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+        page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # collapse
+        page.screenshot(path="/tmp/dbg.png"); print(page.locator(".jp-Notebook .jp-Cell").count())
+        page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content").click()
+        page.keyboard.type(TYPED, delay=60)
+        ghost = page.locator(".jp-GhostText")
+        ghost.filter(has_text="Revenue by region").last.wait_for()
+        page.wait_for_timeout(300)  # let the layout settle
+        page.locator(".jp-NotebookPanel").screenshot(path=OUT)
+        browser.close()
+
+
+def main() -> None:
+    started = time.monotonic()
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    fake = FakeBackend(tokens=TOKENS, first_token_delay=0.05, token_delay=0.01)
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    lab = None
+    with tempfile.TemporaryDirectory(prefix="ghost-shot-") as name:
+        try:
+            write_files(Path(name))
+            port = free_port()
+            lab = start_lab(Path(name), port, fake.url)
+            shoot(port)
+        finally:
+            if lab is not None:
+                lab.terminate()
+                try:
+                    lab.wait(10)
+                except subprocess.TimeoutExpired:
+                    lab.kill()
+            asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+    prompts = [g.body.get("prompt", "") for g in fake.generations if g.path == "/api/generate"]
+    assert any(p.endswith(TYPED) and "Revenue by region" in p for p in prompts), prompts
+    print(f"wrote {OUT.relative_to(REPO)} in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
