@@ -10,15 +10,36 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 from jupyter_ydoc import YNotebook
 
-from .engine import CellText
+from .engine import CellText, CompletionRequest, FimPrompt, InlineCompleter
 
 log = logging.getLogger(__name__)
 
 YDOC_SETTING = "jupyter_server_ydoc"
+
+
+async def notebook_prompt(
+    completer: InlineCompleter,
+    request: CompletionRequest,
+    server_settings: Mapping[str, Any] | None,
+) -> FimPrompt:
+    """The prompt with the other cells of the live notebook, when there is one."""
+    if request.path and request.cell_id:
+        try:
+            notebook = await live_notebook(server_settings, request.path)
+            if notebook is not None:
+                build = partial(completer.prompt, request)
+                with_outputs = completer.budget.include_outputs
+                prompt = with_neighbours(notebook, request.cell_id, build, with_outputs)
+                if prompt is not None:
+                    return prompt
+        except Exception:  # context is a bonus: never fail the completion for it
+            log.warning("Could not read the notebook context of %s", request.path, exc_info=True)
+    return completer.prompt(request)
 
 
 async def live_notebook(server_settings: Mapping[str, Any] | None, path: str) -> YNotebook | None:

@@ -8,19 +8,13 @@ directly; the LangChain methods exist so the class is also a plain completion LL
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, ClassVar
 
 from jupyter_ai_magics import BaseProvider
 from jupyter_ai_magics.models.completion import (
-    CompletionError,
-    InlineCompletionItem,
-    InlineCompletionList,
     InlineCompletionReply,
     InlineCompletionRequest,
     InlineCompletionStreamChunk,
@@ -38,16 +32,15 @@ from .engine import (
     FimPrompt,
     GenerationSettings,
     InlineCompleter,
-    InlineError,
     LlamaCppBackend,
     OllamaBackend,
     OpenAIBackend,
     Sampling,
     aclose_clients,
 )
-from .notebook_context import live_notebook, with_neighbours
+from .engine.protocol import Chunk, Reply, complete, stream_replies
+from .notebook_context import notebook_prompt
 
-log = logging.getLogger(__name__)
 
 FIELDS = [
     TextField(key="base_url", label="Base URL of the model server (optional)", format="text"),
@@ -128,68 +121,21 @@ class InlineProvider(BaseProvider, LLM):
         """An initial reply with one empty item per suggestion, then chunks with each
         suggestion's full text so far, and exactly one `done` chunk per token."""
         engine_request = to_engine_request(request)
-        self.completer.supersede((engine_request.path, engine_request.cell_id))
-        tokens = [f"{request.number}-{i}-{secrets.token_hex(4)}" for i in range(self.suggestions)]
-        yield InlineCompletionReply(
-            list=InlineCompletionList(
-                items=[
-                    InlineCompletionItem(insertText="", isIncomplete=True, token=token)
-                    for token in tokens
-                ]
-            ),
-            reply_to=request.number,
-        )
-        prompt = await self.prompt(engine_request)
-        async for update in self.completer.stream(engine_request, prompt):
-            yield InlineCompletionStreamChunk(
-                response=InlineCompletionItem(
-                    insertText=update.text,
-                    isIncomplete=not update.done,
-                    token=tokens[update.index],
-                ),
-                reply_to=request.number,
-                done=update.done,
-                error=completion_error(update.error),
-            )
+        async for message in stream_replies(
+            self.completer, engine_request, request.number, self.prompt
+        ):
+            yield to_jupyter_ai(message)
 
     async def generate_inline_completions(
         self, request: InlineCompletionRequest
     ) -> InlineCompletionReply:
         """All suggestions at once: the distinct non-empty ones, or the first error."""
         engine_request = to_engine_request(request)
-        prompt = await self.prompt(engine_request)
-        texts: list[str] = []
-        errors: list[InlineError] = []
-        async for update in self.completer.stream(engine_request, prompt):
-            if update.done and update.error is not None:
-                errors.append(update.error)
-            elif update.done and update.text:
-                texts.append(update.text)
-        return InlineCompletionReply(
-            list=InlineCompletionList(items=[InlineCompletionItem(insertText=t) for t in texts]),
-            reply_to=request.number,
-            error=None if texts or not errors else completion_error(errors[0]),
-        )
+        reply = await complete(self.completer, engine_request, request.number, self.prompt)
+        return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
 
     async def prompt(self, request: CompletionRequest) -> FimPrompt:
-        """The prompt with the other cells of the live notebook, when there is one."""
-        if request.path and request.cell_id:
-            try:
-                notebook = await live_notebook(self.server_settings, request.path)
-                if notebook is not None:
-                    prompt = with_neighbours(
-                        notebook,
-                        request.cell_id,
-                        partial(self.completer.prompt, request),
-                        self.include_outputs,
-                    )
-                    if prompt is not None:
-                        return prompt
-            except Exception:  # context is a bonus: never fail the completion for it
-                log.warning(
-                    "Could not read the notebook context of %s", request.path, exc_info=True
-                )
-        return self.completer.prompt(request)
+        return await notebook_prompt(self.completer, request, self.server_settings)
 
     # LangChain LLM (plain completion of a prompt)
 
@@ -284,7 +230,8 @@ def to_engine_request(request: InlineCompletionRequest) -> CompletionRequest:
     )
 
 
-def completion_error(error: InlineError | None) -> CompletionError | None:
-    if error is None:
-        return None
-    return CompletionError(type=error.kind, title=error.title, traceback=error.detail)
+def to_jupyter_ai(message: Reply | Chunk) -> InlineCompletionReply | InlineCompletionStreamChunk:
+    """Our wire message as Jupyter AI's model (the same fields)."""
+    if isinstance(message, Reply):
+        return InlineCompletionReply(**message.model_dump(exclude={"type"}))
+    return InlineCompletionStreamChunk(**message.model_dump())

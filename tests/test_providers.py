@@ -211,3 +211,21 @@ async def test_also_a_langchain_llm(fake: FakeBackend) -> None:
     assert await provider.ainvoke("Say hi") == "Hello world"
     assert fake.requests[-1].body["prompt"] == "Say hi"
     assert [chunk async for chunk in provider.astream("Say hi")] == ["Hello", " world"]
+
+
+async def test_a_request_cancelled_before_it_streams_never_reaches_the_backend(
+    fake: FakeBackend,
+) -> None:
+    from jupyter_ai_inline.engine.protocol import stream_replies
+    from jupyter_ai_inline.providers import to_engine_request
+
+    provider = ollama(fake, suggestions=2)
+    engine_request = to_engine_request(request(9))
+    run = provider.completer.start((engine_request.path, engine_request.cell_id))
+    replies = stream_replies(provider.completer, engine_request, 9, provider.prompt, run)
+    first = await anext(replies)
+    run.cancel()  # e.g. the user pressed Escape while the prompt was being built
+    chunks = [chunk async for chunk in replies]
+    assert len(first.list.items) == 2
+    assert [(c.done, c.response.insertText) for c in chunks] == [(True, ""), (True, "")]
+    assert fake.requests == []

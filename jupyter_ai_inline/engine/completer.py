@@ -25,6 +25,25 @@ log = logging.getLogger(__name__)
 EditorKey = tuple[str | None, str | None]
 
 
+class Run:
+    """One request's hold on its editor: cancel it to stop its generation at once,
+    before or while it streams."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self._merged: Merged[str] | None = None
+
+    def attach(self, merged: Merged[str]) -> None:
+        self._merged = merged
+        if self.cancelled:
+            merged.cancel()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self._merged is not None:
+            self._merged.cancel()
+
+
 class InlineCompleter:
     """Streams suggestions from one backend; a new request for the same editor
     (path, cell) supersedes the running one and closes its backend streams at once."""
@@ -38,7 +57,7 @@ class InlineCompleter:
         self.backend = backend
         self.generation = generation or GenerationSettings()
         self.budget = budget or ContextBudget()
-        self._running: dict[EditorKey, Merged[str]] = {}
+        self._running: dict[EditorKey, Run] = {}
 
     def sampling(self, index: int) -> Sampling:
         """The first suggestion is greedy; the others sample with their own seed."""
@@ -58,31 +77,34 @@ class InlineCompleter:
     ) -> FimPrompt:
         return build_prompt(request, self.budget, above, below)
 
-    def supersede(self, key: EditorKey) -> None:
-        """Stop the running request of this editor, if any."""
-        running = self._running.pop(key, None)
-        if running is not None:
-            running.cancel()
+    def start(self, key: EditorKey) -> Run:
+        """Claim the editor for a new request, cancelling the one it supersedes."""
+        previous = self._running.pop(key, None)
+        if previous is not None:
+            previous.cancel()
+        run = self._running[key] = Run()
+        return run
 
     async def stream(
-        self, request: CompletionRequest, prompt: FimPrompt
+        self, request: CompletionRequest, prompt: FimPrompt, run: Run | None = None
     ) -> AsyncIterator[SuggestionUpdate]:
         """Yield the full processed text of each suggestion as it grows.
 
         Every suggestion index ends with exactly one update with `done=True`, also when
-        the request is superseded or the backend fails (then with `error` set).
+        the request is cancelled or superseded, or the backend fails (then with `error`).
+        `run` comes from `start()` when the caller claimed the editor earlier.
         """
         key: EditorKey = (request.path, request.cell_id)
-        self.supersede(key)
+        run = run or self.start(key)
         count = self.generation.suggestions
         raw = [""] * count
         shown = [""] * count
         finished: dict[int, str] = {}
         streams = [self.backend.stream(prompt, self.sampling(i)) for i in range(count)]
-        merged: Merged[str] = Merged(streams)
-        self._running[key] = merged
+        merged: Merged[str] = Merged([] if run.cancelled else streams)
         try:
             async with merged:
+                run.attach(merged)
                 async for item in merged:
                     i = item.index
                     if item.value is not None:
@@ -100,10 +122,12 @@ class InlineCompleter:
                     finished[i] = text
                     yield SuggestionUpdate(i, text, done=True, error=_readable(item.error))
             for i in range(count):
-                if i not in finished:  # superseded
+                if i not in finished:  # cancelled or superseded
                     yield SuggestionUpdate(i, shown[i], done=True)
         finally:
-            if self._running.get(key) is merged:
+            for stream in streams:
+                await stream.aclose()  # those never started
+            if self._running.get(key) is run:
                 del self._running[key]
 
 

@@ -1,0 +1,105 @@
+"""The streamed reply protocol shared by the Jupyter AI providers and our websocket.
+
+Its models mirror Jupyter AI 2's `jupyter_ai_magics.models.completion` field for field
+(plus a `type` tag), so either host can send them as they are.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Literal
+
+from pydantic import BaseModel
+
+from .completer import InlineCompleter, Run
+from .errors import InlineError
+from .models import CompletionRequest, FimPrompt
+
+
+class Item(BaseModel):
+    insertText: str
+    isIncomplete: bool | None = None
+    token: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    title: str
+    traceback: str = ""
+
+    @classmethod
+    def of(cls, error: InlineError | None) -> ErrorInfo | None:
+        return (
+            None
+            if error is None
+            else cls(type=error.kind, title=error.title, traceback=error.detail)
+        )
+
+
+class ItemList(BaseModel):
+    items: list[Item]
+
+
+class Reply(BaseModel):
+    type: Literal["reply"] = "reply"
+    list: ItemList
+    reply_to: int
+    error: ErrorInfo | None = None
+
+
+class Chunk(BaseModel):
+    type: Literal["stream"] = "stream"
+    response: Item
+    reply_to: int
+    done: bool
+    error: ErrorInfo | None = None
+
+
+PromptSource = Callable[[CompletionRequest], Awaitable[FimPrompt]]
+
+
+async def stream_replies(
+    completer: InlineCompleter,
+    request: CompletionRequest,
+    number: int,
+    prompt: PromptSource,
+    run: Run | None = None,
+) -> AsyncIterator[Reply | Chunk]:
+    """An initial reply with one empty item per suggestion, each with its own token, then
+    chunks with each suggestion's full text so far: exactly one `done` chunk per token."""
+    run = run or completer.start((request.path, request.cell_id))
+    tokens = [
+        f"{number}-{i}-{secrets.token_hex(4)}" for i in range(completer.generation.suggestions)
+    ]
+    yield Reply(
+        list=ItemList(items=[Item(insertText="", isIncomplete=True, token=t) for t in tokens]),
+        reply_to=number,
+    )
+    async for update in completer.stream(request, await prompt(request), run):
+        yield Chunk(
+            response=Item(
+                insertText=update.text, isIncomplete=not update.done, token=tokens[update.index]
+            ),
+            reply_to=number,
+            done=update.done,
+            error=ErrorInfo.of(update.error),
+        )
+
+
+async def complete(
+    completer: InlineCompleter, request: CompletionRequest, number: int, prompt: PromptSource
+) -> Reply:
+    """All suggestions at once: the distinct non-empty ones, or else the first error."""
+    texts: list[str] = []
+    errors: list[InlineError] = []
+    async for update in completer.stream(request, await prompt(request)):
+        if update.done and update.error is not None:
+            errors.append(update.error)
+        elif update.done and update.text:
+            texts.append(update.text)
+    return Reply(
+        list=ItemList(items=[Item(insertText=text) for text in texts]),
+        reply_to=number,
+        error=None if texts or not errors else ErrorInfo.of(errors[0]),
+    )
