@@ -7,6 +7,7 @@ and our `inline-ollama` provider, answered by the loopback fake Ollama (tests/fa
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,7 +34,9 @@ TOKENS = ['groupby', '("', 'region', '")', '["', 'revenue', '"]', '.sum', '()', 
           '(ascending', '=False', ')\n', 'totals', '.plot', '.bar', '(title', '="', 'Revenue',
           ' by', ' region', '")']  # fmt: skip
 SETTINGS = {  # JUPYTERLAB_SETTINGS_DIR files: Jupyter AI's inline completer is off by default
-    "completer-extension/inline-completer": {"providers": {"@jupyterlab/jupyter-ai": {"enabled": True}}},
+    "completer-extension/inline-completer": {
+        "providers": {"@jupyterlab/jupyter-ai": {"enabled": True}}
+    },
     "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 
@@ -84,26 +87,36 @@ def start_lab(tmp: Path, port: int, backend_url: str) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     lab.kill()
-    sys.exit(f"JupyterLab did not start:\n{(tmp / 'lab.log').read_text()[-3000:]}")
+    raise RuntimeError(f"JupyterLab did not start:\n{(tmp / 'lab.log').read_text()[-3000:]}")
 
 
-def shoot(port: int) -> None:
+def shoot(port: int, tmp: Path) -> None:
     args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         page = browser.new_page(viewport={"width": 1100, "height": 650}, device_scale_factor=2)
-        page.set_default_timeout(8_000)
-        page.goto(f"http://127.0.0.1:{port}/lab/tree/sales.ipynb?token={TOKEN}")
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-        page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # collapse
-        page.screenshot(path="/tmp/dbg.png"); print(page.locator(".jp-Notebook .jp-Cell").count())
-        page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content").click()
-        page.keyboard.type(TYPED, delay=60)
-        ghost = page.locator(".jp-GhostText")
-        ghost.filter(has_text="Revenue by region").last.wait_for()
-        page.wait_for_timeout(300)  # let the layout settle
-        page.locator(".jp-NotebookPanel").screenshot(path=OUT)
-        browser.close()
+        page.set_default_timeout(30_000)
+        try:
+            page.goto(f"http://127.0.0.1:{port}/lab/tree/sales.ipynb?token={TOKEN}")
+            cell = page.locator(".jp-Notebook .jp-Cell").nth(2)
+            cell.locator(".cm-content").wait_for()
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()  # status bar
+            page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # hide
+            cell.locator(".cm-content").click()
+            page.keyboard.type(TYPED, delay=60)
+            page.locator(".jp-GhostText").filter(has_text="Revenue by region").wait_for()
+            page.mouse.move(1, 600)  # hover shows the completer's toolbar over the code above
+            page.wait_for_timeout(500)  # let it fade and the layout settle
+            panel = page.locator(".jp-NotebookPanel").bounding_box()
+            cell_box = cell.bounding_box()
+            assert panel and cell_box
+            height = cell_box["y"] + cell_box["height"] + 24 - panel["y"]
+            page.screenshot(path=OUT, clip={**panel, "height": height})
+        except Exception:
+            page.screenshot(path=tmp / "failure.png")
+            raise
+        finally:
+            browser.close()
 
 
 def main() -> None:
@@ -112,22 +125,25 @@ def main() -> None:
     threading.Thread(target=loop.run_forever, daemon=True).start()
     fake = FakeBackend(tokens=TOKENS, first_token_delay=0.05, token_delay=0.01)
     asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
-    lab = None
-    with tempfile.TemporaryDirectory(prefix="ghost-shot-") as name:
-        try:
-            write_files(Path(name))
-            port = free_port()
-            lab = start_lab(Path(name), port, fake.url)
-            shoot(port)
-        finally:
-            if lab is not None:
-                lab.terminate()
-                try:
-                    lab.wait(10)
-                except subprocess.TimeoutExpired:
-                    lab.kill()
-            asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
+    tmp, lab = Path(tempfile.mkdtemp(prefix="ghost-shot-")), None
+    try:
+        write_files(tmp)
+        port = free_port()
+        lab = start_lab(tmp, port, fake.url)
+        shoot(port, tmp)
+    except BaseException:
+        print(f"failed: see {tmp}/lab.log and {tmp}/failure.png", file=sys.stderr)
+        raise
+    finally:
+        if lab is not None:
+            lab.terminate()
+            try:
+                lab.wait(10)
+            except subprocess.TimeoutExpired:
+                lab.kill()
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+    shutil.rmtree(tmp, ignore_errors=True)
     prompts = [g.body.get("prompt", "") for g in fake.generations if g.path == "/api/generate"]
     assert any(p.endswith(TYPED) and "Revenue by region" in p for p in prompts), prompts
     print(f"wrote {OUT.relative_to(REPO)} in {time.monotonic() - started:.1f} s")

@@ -41,7 +41,6 @@ from .engine import (
 from .engine.protocol import Chunk, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
 
-
 FIELDS = [
     TextField(key="base_url", label="Base URL of the model server (optional)", format="text"),
     IntegerField(key="suggestions", label="Suggestions at once (1-5, default 1)"),
