@@ -8,7 +8,6 @@ directly; the LangChain methods exist so the class is also a plain completion LL
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -22,22 +21,16 @@ from jupyter_ai_magics.models.completion import (
 from jupyter_ai_magics.providers import EnvAuthStrategy, IntegerField, TextField
 from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
-from pydantic import PrivateAttr, SecretStr, field_validator
+from pydantic import PrivateAttr, SecretStr
 
 from .engine import (
-    Backend,
-    BackendSettings,
     CompletionRequest,
-    ContextBudget,
     FimPrompt,
-    GenerationSettings,
     InlineCompleter,
-    LlamaCppBackend,
-    OllamaBackend,
-    OpenAIBackend,
     Sampling,
     aclose_clients,
 )
+from .engine.config import BackendName, ModelConfig
 from .engine.protocol import Chunk, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
 
@@ -49,10 +42,9 @@ FIELDS = [
 
 
 class InlineProvider(BaseProvider, LLM):
-    """Shared behaviour of the inline providers; subclasses choose the backend."""
+    """Shared behaviour of the inline providers; subclasses name the backend."""
 
-    backend_class: ClassVar[type[Backend]]
-    default_base_url: ClassVar[str]
+    backend: ClassVar[BackendName]
     models: ClassVar[list[str]] = ["*"]
     registry: ClassVar[bool] = True
     model_id_key: ClassVar[str] = "model_id"
@@ -60,24 +52,14 @@ class InlineProvider(BaseProvider, LLM):
     fields: ClassVar[list] = FIELDS
 
     base_url: str | None = None
-    suggestions: int = 1
-    max_tokens: int = 128
+    suggestions: int | None = None
+    max_tokens: int | None = None
     context_above_chars: int = 6000
     context_below_chars: int = 2000
     include_outputs: bool = False
     api_key: SecretStr | None = None
 
     _completer: InlineCompleter | None = PrivateAttr(default=None)
-
-    @field_validator("suggestions", mode="before")
-    @classmethod
-    def _clamp_suggestions(cls, value: Any) -> int:
-        return min(max(int(value or 1), 1), 5)
-
-    @field_validator("max_tokens", mode="before")
-    @classmethod
-    def _clamp_max_tokens(cls, value: Any) -> int:
-        return min(max(int(value or 128), 1), 4096)
 
     @classmethod
     def chat_models(cls) -> list[str]:
@@ -88,29 +70,19 @@ class InlineProvider(BaseProvider, LLM):
         return self.id
 
     @property
+    def config(self) -> ModelConfig:
+        return ModelConfig(
+            backend=self.backend,
+            model=self.model_id,
+            **self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"}),
+        )
+
+    @property
     def completer(self) -> InlineCompleter:
         """One per provider instance, i.e. per browser tab: it supersedes old requests."""
         if self._completer is None:
-            backend = self.backend_class(
-                BackendSettings(
-                    base_url=self.base_url or self.default_base_url,
-                    model=self.model_id,
-                    api_key=self.resolved_api_key(),
-                )
-            )
-            self._completer = InlineCompleter(
-                backend,
-                GenerationSettings(suggestions=self.suggestions, max_tokens=self.max_tokens),
-                ContextBudget(
-                    above_chars=self.context_above_chars,
-                    below_chars=self.context_below_chars,
-                    include_outputs=self.include_outputs,
-                ),
-            )
+            self._completer = self.config.completer()
         return self._completer
-
-    def resolved_api_key(self) -> SecretStr | None:
-        return self.api_key
 
     # Jupyter AI inline completion
 
@@ -141,7 +113,7 @@ class InlineProvider(BaseProvider, LLM):
     async def _astream(
         self, prompt: str, stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> AsyncIterator[GenerationChunk]:
-        sampling = Sampling(max_tokens=self.max_tokens, stop=tuple(stop or ()))
+        sampling = Sampling(max_tokens=self.config.max_tokens, stop=tuple(stop or ()))
         async for text in self.completer.backend.stream(FimPrompt(prompt, ""), sampling):
             chunk = GenerationChunk(text=text)
             if run_manager is not None:
@@ -178,8 +150,7 @@ class OllamaInlineProvider(InlineProvider):
         "A model served by [Ollama](https://ollama.com) with fill-in-the-middle support, "
         "e.g. `qwen2.5-coder:1.5b` (get it with `ollama pull qwen2.5-coder:1.5b`)."
     )
-    backend_class = OllamaBackend
-    default_base_url = "http://localhost:11434"
+    backend = "ollama"
 
 
 class LlamaCppInlineProvider(InlineProvider):
@@ -189,8 +160,7 @@ class LlamaCppInlineProvider(InlineProvider):
         "A model served by llama.cpp's `llama-server` (e.g. `llama-server -m model.gguf "
         "--port 8080`). The model id is only a label: the server serves its loaded model."
     )
-    backend_class = LlamaCppBackend
-    default_base_url = "http://localhost:8080"
+    backend = "llamacpp"
 
 
 class OpenAIInlineProvider(InlineProvider):
@@ -204,12 +174,7 @@ class OpenAIInlineProvider(InlineProvider):
     auth_strategy: ClassVar[EnvAuthStrategy] = EnvAuthStrategy(
         name="OPENAI_API_KEY", keyword_param="api_key"
     )
-    backend_class = OpenAIBackend
-    default_base_url = "https://api.openai.com/v1"
-
-    def resolved_api_key(self) -> SecretStr | None:
-        key = self.api_key or os.environ.get("OPENAI_API_KEY")
-        return SecretStr(key) if isinstance(key, str) else key
+    backend = "openai"
 
 
 LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}

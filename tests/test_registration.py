@@ -23,7 +23,8 @@ def test_providers_are_registered_with_their_ids_and_fields() -> None:
     }
     for provider_id, (cls, name, url) in expected.items():
         assert registered[provider_id] is cls
-        assert (cls.id, cls.name, cls.default_base_url) == (provider_id, name, url)
+        assert (cls.id, cls.name) == (provider_id, name)
+        assert cls(model_id="m").config.base_url == url
         assert cls.models == ["*"] and cls.registry and cls.chat_models() == []
         assert [f.key for f in cls.fields] == ["base_url", "suggestions", "max_tokens"]
     assert OpenAIInlineProvider.auth_strategy.name == "OPENAI_API_KEY"

@@ -5,4 +5,10 @@ from .llamacpp import LlamaCppBackend
 from .ollama import OllamaBackend
 from .openai import OpenAIBackend
 
-__all__ = ["Backend", "LlamaCppBackend", "OllamaBackend", "OpenAIBackend"]
+BACKENDS: dict[str, type[Backend]] = {
+    "ollama": OllamaBackend,
+    "llamacpp": LlamaCppBackend,
+    "openai": OpenAIBackend,
+}
+
+__all__ = ["BACKENDS", "Backend", "LlamaCppBackend", "OllamaBackend", "OpenAIBackend"]

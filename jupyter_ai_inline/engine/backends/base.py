@@ -33,6 +33,7 @@ class Backend(ABC):
 
     label: ClassVar[str]
     """User-facing name of the server kind, used in error titles."""
+    default_base_url: ClassVar[str]
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings

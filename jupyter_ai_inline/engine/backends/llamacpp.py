@@ -20,6 +20,7 @@ MAX_PREDICT_MS = 4000
 
 class LlamaCppBackend(Backend):
     label = "llama.cpp server"
+    default_base_url = "http://localhost:8080"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

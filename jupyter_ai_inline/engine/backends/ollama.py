@@ -12,6 +12,7 @@ from .base import Backend
 
 class OllamaBackend(Backend):
     label = "Ollama"
+    default_base_url = "http://localhost:11434"
 
     def payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
         options: dict[str, Any] = {

@@ -28,6 +28,7 @@ _chat_only: set[tuple[str, str]] = set()
 
 class OpenAIBackend(Backend):
     label = "OpenAI-compatible server"
+    default_base_url = "https://api.openai.com/v1"
 
     def headers(self) -> dict[str, str]:
         key = self._api_key
