@@ -31,6 +31,7 @@ from .engine import (
     aclose_clients,
 )
 from .engine.config import BackendName, ModelConfig
+from .engine.context import language_for
 from .engine.protocol import Chunk, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
 
@@ -177,17 +178,11 @@ class OpenAIInlineProvider(InlineProvider):
     backend = "openai"
 
 
-LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}
-
-
 def to_engine_request(request: InlineCompletionRequest) -> CompletionRequest:
-    language = request.language or LANGUAGES_BY_MIME.get(request.mime or "")
-    if not language and request.mime and request.mime.startswith("text/x-"):
-        language = request.mime.removeprefix("text/x-")
     return CompletionRequest(
         prefix=request.prefix,
         suffix=request.suffix,
-        language=language,
+        language=language_for(request.mime, request.language),
         mime=request.mime,
         path=request.path,
         cell_id=request.cell_id,

@@ -43,6 +43,7 @@ def jp_server_config(backend_port: int, tmp_path) -> dict:
         "ServerApp": {
             "jpserver_extensions": {
                 "jupyter_ai": True,
+                "jupyter_ai_inline": True,
                 "jupyter_server_ydoc": True,
                 "jupyter_server_fileid": True,
             },
@@ -257,3 +258,21 @@ async def test_closing_the_browser_tab_stops_the_generation(
         socket.close()
         await wait_for(lambda: backend.disconnects == 2, timeout=5)
         assert backend.active == 0 and backend.tokens_generated < 100
+
+
+async def test_our_endpoint_follows_jupyter_ai_s_model_choice(
+    jp_ws_fetch, backend_port, notebook_file
+) -> None:
+    async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
+        socket = await jp_ws_fetch("jupyter-ai-inline", "completions")
+        status = json.loads(await asyncio.wait_for(socket.read_message(), timeout=10))
+        assert status["model"] == "inline-ollama:coder" and status["source"] == "jupyter-ai"
+        assert status["suggestions"] == 2
+        settings = {"backend": "openai", "model": "ignored-while-jupyter-ai-chooses"}
+        socket.write_message(json.dumps({"type": "configure", "settings": settings}))
+        assert json.loads(await socket.read_message())["source"] == "jupyter-ai"
+        socket.write_message(json.dumps({"type": "request"} | json.loads(completion_request(7))))
+        replies = await receive_until_done(socket, 2)
+        socket.close()
+    assert {r.body["model"] for r in backend.requests} == {"coder"}
+    assert any(r.get("done") and r["response"]["insertText"] for r in replies)

@@ -1,0 +1,1 @@
+"""The Jupyter server extension: our own completions websocket for the frontend."""

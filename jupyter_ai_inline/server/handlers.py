@@ -1,0 +1,165 @@
+"""The completions websocket: one per browser tab, a thin layer over the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from ..engine import CompletionRequest, InlineCompleter
+from ..engine.completer import Run
+from ..engine.config import ModelConfig
+from ..engine.context import language_for
+from ..engine.protocol import stream_replies
+from ..notebook_context import notebook_prompt
+from .model import ClientSettings, choose_model, status
+
+if TYPE_CHECKING:
+    from .app import JupyterAIInline
+
+
+class RequestMessage(BaseModel):
+    type: Literal["request"]
+    number: int
+    prefix: str
+    suffix: str = ""
+    mime: str | None = None
+    path: str | None = None
+    cell_id: str | None = None
+    language: str | None = None
+
+
+class CancelMessage(BaseModel):
+    type: Literal["cancel"]
+    number: int
+
+
+class ConfigureMessage(BaseModel):
+    type: Literal["configure"]
+    settings: ClientSettings
+
+
+Message = TypeAdapter(
+    Annotated[RequestMessage | CancelMessage | ConfigureMessage, Field(discriminator="type")]
+)
+
+
+class CompletionsHandler(JupyterHandler, WebSocketHandler):
+    """Requests in, streamed replies out; `cancel` and newer requests stop older ones."""
+
+    auth_resource = "contents"
+
+    def initialize(self, app: JupyterAIInline) -> None:
+        self.app = app
+        self.client_settings = ClientSettings()
+        self.chosen: ModelConfig | None = None
+        self.completer: InlineCompleter | None = None
+        self.inflight: dict[int, tuple[Run, asyncio.Task[None]]] = {}
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        user = self.current_user
+        if not await ensure_async(self.authorizer.is_authorized(self, user, "read", "contents")):
+            raise web.HTTPError(403)
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self.current_completer()
+        self.send_status()
+
+    def on_close(self) -> None:
+        for _run, task in self.inflight.values():
+            task.cancel()
+
+    def send(self, message: dict[str, Any] | str) -> bool:
+        """Write a message; False once the browser has gone."""
+        try:
+            self.write_message(message if isinstance(message, str) else json.dumps(message))
+        except WebSocketClosedError:
+            return False
+        return True
+
+    def reply_error(
+        self, title: str, reply_to: int | None = None, kind: str = "BadMessage"
+    ) -> None:
+        error = {"type": kind, "title": title, "traceback": ""}
+        self.send({"type": "error", "reply_to": reply_to, "error": error})
+
+    def send_status(self) -> None:
+        assert self.chosen is not None
+        self.send(status(self.chosen, self.source))
+
+    def current_completer(self) -> tuple[InlineCompleter, bool]:
+        """The completer of the chosen model, rebuilt when the choice changed (True)."""
+        config, self.source = choose_model(self.app, self.settings, self.client_settings)
+        changed = config != self.chosen or self.completer is None
+        if changed:
+            self.chosen, self.completer = config, config.completer()
+        assert self.completer is not None
+        return self.completer, changed
+
+    def on_message(self, message: str | bytes) -> None:
+        if len(message) > self.app.max_message_bytes:
+            self.reply_error(f"Message too large ({len(message)} bytes)", kind="MessageTooLarge")
+            return
+        try:
+            parsed = Message.validate_json(message)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            self.reply_error(f"Malformed message: {where}: {first['msg']}"[:200])
+            return
+        if isinstance(parsed, ConfigureMessage):
+            self.client_settings = parsed.settings
+            self.current_completer()
+            self.send_status()
+        elif isinstance(parsed, CancelMessage):
+            if parsed.number in self.inflight:
+                self.inflight[parsed.number][0].cancel()
+        elif len(self.inflight) >= self.app.max_requests_in_flight:
+            self.reply_error("Too many requests in flight", parsed.number, "TooManyRequests")
+        elif parsed.number in self.inflight:
+            self.reply_error(f"Request {parsed.number} is already running", parsed.number)
+        else:
+            self.start(parsed)
+
+    def start(self, message: RequestMessage) -> None:
+        completer, changed = self.current_completer()
+        if changed:  # e.g. another model was chosen in Jupyter AI's settings
+            self.send_status()
+        request = CompletionRequest(
+            prefix=message.prefix,
+            suffix=message.suffix,
+            language=language_for(message.mime, message.language),
+            mime=message.mime,
+            path=message.path,
+            cell_id=message.cell_id,
+        )
+        run = completer.start((request.path, request.cell_id))
+        task = asyncio.create_task(self.serve(completer, request, message.number, run))
+        self.inflight[message.number] = (run, task)
+        task.add_done_callback(lambda _task: self.inflight.pop(message.number, None))
+
+    async def serve(
+        self, completer: InlineCompleter, request: CompletionRequest, number: int, run: Run
+    ) -> None:
+        async def prompt(request: CompletionRequest):
+            return await notebook_prompt(completer, request, self.settings)
+
+        try:
+            replies = stream_replies(completer, request, number, prompt, run)
+            async with aclosing(replies):
+                async for reply in replies:
+                    if not self.send(reply.model_dump_json()):
+                        return
+        except Exception:
+            self.log.exception("Inline completion %s failed", number)
+            self.reply_error("Unexpected server error: see the Jupyter log", number, "ServerError")

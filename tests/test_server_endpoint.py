@@ -1,0 +1,172 @@
+"""Our own completions websocket, end to end on a real Jupyter server."""
+
+import asyncio
+import json
+
+import pytest
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
+
+from tests.fake_backend import FakeBackend
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+ENDPOINT = ("jupyter-ai-inline", "completions")
+
+
+@pytest.fixture
+def backend_port(unused_tcp_port_factory) -> int:
+    return unused_tcp_port_factory()
+
+
+@pytest.fixture
+def jp_server_config(backend_port: int, tmp_path) -> dict:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_ai_inline": True}},
+        "JupyterAIInline": {
+            "base_url": f"http://127.0.0.1:{backend_port}",
+            "model": "server-default",
+            "max_message_bytes": 10_000,
+            "max_requests_in_flight": 2,
+        },
+    }
+
+
+class Client:
+    """A browser tab's websocket, reading with bounded waits."""
+
+    def __init__(self, socket) -> None:
+        self.socket = socket
+
+    def send(self, **message) -> None:
+        self.socket.write_message(json.dumps(message))
+
+    async def receive(self) -> dict:
+        message = await asyncio.wait_for(self.socket.read_message(), timeout=10)
+        assert message is not None, "websocket closed"
+        return json.loads(message)
+
+    async def until_done(self, number: int, tokens: int) -> list[dict]:
+        """Messages until every token of request `number` is done."""
+        messages: list[dict] = []
+        while sum(m.get("done", False) and m["reply_to"] == number for m in messages) < tokens:
+            messages.append(await self.receive())
+        return messages
+
+
+async def connect(jp_ws_fetch) -> Client:
+    """Open a tab's websocket; the server greets it with the model's status."""
+    tab = Client(await jp_ws_fetch(*ENDPOINT))
+    status = await tab.receive()
+    assert status["type"] == "status"
+    return tab
+
+
+def request(number: int, **fields) -> dict:
+    return {
+        "type": "request",
+        "number": number,
+        "prefix": "x = ",
+        "suffix": "",
+        "mime": "text/x-ipython",
+    } | fields  # noqa: E501
+
+
+async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port, tokens=["4", "2"]) as backend:
+        client.send(type="configure", settings={"model": "from-browser", "suggestions": 2})
+        status = await client.receive()
+        assert status == {
+            "type": "status", "model": "inline-ollama:from-browser", "backend": "ollama",
+            "base_url": backend.url, "source": "settings", "suggestions": 2,
+        }  # fmt: skip
+        client.send(**request(1))
+        messages = await client.until_done(1, 2)
+    reply, chunks = messages[0], messages[1:]
+    assert reply["type"] == "reply" and len(reply["list"]["items"]) == 2
+    tokens = {item["token"] for item in reply["list"]["items"]}
+    assert {chunk["response"]["token"] for chunk in chunks} == tokens
+    finals = sorted(c["response"]["insertText"] for c in chunks if c["done"])
+    assert finals == ["", "42"]
+    assert {r.body["model"] for r in backend.requests} == {"from-browser"}
+
+
+async def test_server_defaults_when_the_browser_sets_nothing(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port) as backend:
+        client.send(**request(1))
+        await client.until_done(1, 1)
+    assert backend.requests[0].body["model"] == "server-default"
+
+
+async def test_cancel_closes_the_backend_stream(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port, tokens=["x"] * 200, token_delay=0.02) as backend:
+        client.send(**request(1))
+        await backend.wait_until(lambda: backend.tokens_generated >= 3)
+        client.send(type="cancel", number=1)
+        messages = await client.until_done(1, 1)
+        await backend.wait_until(lambda: backend.disconnects == 1, timeout=2)
+    assert messages[-1]["done"] and messages[-1]["error"] is None
+    assert backend.tokens_generated < 50
+
+
+async def test_a_newer_request_for_the_cell_supersedes(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(
+        port=backend_port, tokens=["x"] * 30, token_delay=0.02, slots=1
+    ) as backend:
+        client.send(**request(1, path="a.ipynb", cell_id="c1"))
+        await backend.wait_until(lambda: backend.tokens_generated >= 2)
+        client.send(**request(2, path="a.ipynb", cell_id="c1", prefix="y = "))
+        messages = await client.until_done(2, 1)
+    assert [m.get("done") for m in messages if m.get("reply_to") == 1].count(True) == 1
+    assert backend.generations[0].disconnected
+    assert messages[-1]["response"]["insertText"] == "x" * 30
+
+
+async def test_backend_errors_are_readable(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port, known_models={"other"}) as backend:
+        client.send(**request(1))
+        messages = await client.until_done(1, 1)
+    error = messages[-1]["error"]
+    assert error["type"] == "ModelNotFound" and "ollama pull server-default" in error["title"]
+    assert backend.requests
+
+
+async def test_bad_messages_get_errors_and_the_connection_stays(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    client.socket.write_message("not json")
+    assert (await client.receive())["error"]["type"] == "BadMessage"
+    client.send(type="request", number="one")
+    error = (await client.receive())["error"]
+    assert error["type"] == "BadMessage" and "number" in error["title"]
+    client.send(**request(5, prefix="x" * 20_000))
+    assert (await client.receive())["error"]["type"] == "MessageTooLarge"
+    async with FakeBackend(port=backend_port, tokens=["ok"]):
+        client.send(**request(6))
+        assert (await client.until_done(6, 1))[-1]["response"]["insertText"] == "ok"
+
+
+async def test_requests_in_flight_are_bounded(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port, tokens=["x"] * 100, token_delay=0.02):
+        for number, cell in enumerate(["a", "b", "c"], start=1):
+            client.send(**request(number, cell_id=cell))
+        refused = None
+        while refused is None:
+            message = await client.receive()
+            if message["type"] == "error":
+                refused = message
+        assert refused["reply_to"] == 3 and refused["error"]["type"] == "TooManyRequests"
+
+
+async def test_unauthenticated_connections_are_refused(
+    http_server_client, jp_http_port, jp_base_url
+) -> None:
+    url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}{'/'.join(ENDPOINT)}"
+    with pytest.raises(HTTPClientError) as refused:
+        await websocket_connect(HTTPRequest(url))
+    assert refused.value.code == 403
