@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
-from jupyter_ydoc import YNotebook
+try:
+    from jupyter_ydoc import YNotebook
+except ImportError:  # no collaboration installed: completions use the current cell only
+    YNotebook = None
 
 from .engine import CellText, CompletionRequest, FimPrompt, InlineCompleter
 
@@ -45,7 +48,7 @@ async def notebook_prompt(
 async def live_notebook(server_settings: Mapping[str, Any] | None, path: str) -> YNotebook | None:
     """The notebook's shared document if collaboration is on and the file is open."""
     ydoc_extension = (server_settings or {}).get(YDOC_SETTING)
-    if ydoc_extension is None:
+    if ydoc_extension is None or YNotebook is None:
         return None
     try:
         document = await ydoc_extension.get_document(

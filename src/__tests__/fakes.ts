@@ -1,0 +1,108 @@
+/** A fake WebSocket and helpers for the client tests. */
+import { CompletionClient, IClientOptions, ISocket } from '../client';
+
+export class FakeSocket implements ISocket {
+  constructor(url: string) {
+    this.url = url;
+  }
+  readonly url: string;
+  readyState = 0;
+  onopen: ((event: any) => any) | null = null;
+  onclose: ((event: any) => any) | null = null;
+  onerror: ((event: any) => any) | null = null;
+  onmessage: ((event: any) => any) | null = null;
+  /** Every message sent, parsed. */
+  sent: any[] = [];
+  closedByClient = false;
+
+  send(data: string): void {
+    if (this.readyState !== 1) {
+      throw new Error('send on a socket that is not open');
+    }
+    this.sent.push(JSON.parse(data));
+  }
+  close(): void {
+    this.closedByClient = true;
+    this.readyState = 3;
+  }
+
+  // What the server (or the network) does:
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  receive(message: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  drop(): void {
+    this.readyState = 3;
+    this.onerror?.({});
+    this.onclose?.({ code: 1006 });
+  }
+  /** Sent messages of one type. */
+  ofType(type: string): any[] {
+    return this.sent.filter(m => m.type === type);
+  }
+}
+
+/** A client whose sockets are recorded in `sockets`, newest last. */
+export function makeClient(options: Partial<IClientOptions> = {}): {
+  client: CompletionClient;
+  sockets: FakeSocket[];
+  socket: () => FakeSocket;
+} {
+  const sockets: FakeSocket[] = [];
+  const Recording = class extends FakeSocket {
+    constructor(url: string) {
+      super(url);
+      sockets.push(this);
+    }
+  };
+  const client = new CompletionClient({
+    url: 'ws://localhost:8888/lab-base/jupyter-ai-inline/completions',
+    WebSocket: Recording,
+    ...options
+  });
+  return { client, sockets, socket: () => sockets[sockets.length - 1] };
+}
+
+export const INPUT = {
+  prefix: 'def add(a, b):\n    ret',
+  suffix: '\n',
+  mime: 'text/x-ipython',
+  path: 'nb.ipynb',
+  cell_id: 'cell-1',
+  language: 'python'
+};
+
+export function reply(number: number, tokens: string[]): unknown {
+  return {
+    type: 'reply',
+    reply_to: number,
+    list: { items: tokens.map(token => ({ insertText: '', isIncomplete: true, token })) },
+    error: null
+  };
+}
+
+export function chunk(
+  number: number,
+  token: string,
+  text: string,
+  done = false,
+  error: unknown = null
+): unknown {
+  return {
+    type: 'stream',
+    reply_to: number,
+    response: { insertText: text, isIncomplete: !done, token },
+    done,
+    error
+  };
+}
+
+/** Let pending promise callbacks run. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await Promise.resolve();
+  }
+}

@@ -1,0 +1,119 @@
+// status.ts imports JupyterLab UI packages (ES modules, DOM at load time): stand-ins are enough
+// for the status model tested here.
+jest.mock('@jupyterlab/apputils', () => ({ Notification: { error: jest.fn() } }));
+jest.mock('@lumino/widgets', () => ({ Widget: class {} }));
+
+import { UNREACHABLE } from '../client';
+import { toServerSettings } from '../settings';
+import { InlineStatus } from '../status';
+import { chunk, INPUT, makeClient, reply } from './fakes';
+
+function setup() {
+  const fake = makeClient();
+  const notified: string[] = [];
+  const status = new InlineStatus(fake.client, message => notified.push(message));
+  return { ...fake, status, notified };
+}
+
+describe('InlineStatus', () => {
+  it('shows the model, generating while a request runs, then idle with the time to first token', async () => {
+    const { client, socket, status } = setup();
+    client.connect();
+    socket().open();
+    socket().receive({
+      type: 'status',
+      model: 'qwen2.5-coder:1.5b',
+      backend: 'ollama',
+      base_url: 'http://localhost:11434',
+      source: 'settings',
+      suggestions: 1
+    });
+    expect(status.model).toBe('qwen2.5-coder:1.5b');
+    expect(status.state).toBe('idle');
+    const handle = client.request(INPUT);
+    expect(status.state).toBe('generating');
+    socket().receive(reply(handle.number, ['t']));
+    await handle.reply;
+    socket().receive(chunk(handle.number, 't', 'x', true));
+    expect(status.state).toBe('idle');
+    expect(status.timeToFirstToken).not.toBeNull();
+  });
+
+  it('shows a model error and notifies each distinct message once', async () => {
+    const { client, socket, status, notified } = setup();
+    client.connect();
+    socket().open();
+    for (const title of ['Ollama is not running at http://localhost:11434', 'same', 'same']) {
+      const handle = client.request(INPUT);
+      socket().receive(reply(handle.number, ['t' + handle.number]));
+      await handle.reply;
+      socket().receive(chunk(handle.number, 't' + handle.number, '', true, { type: 'x', title }));
+    }
+    expect(status.state).toBe('error');
+    expect(status.error).toBe('same');
+    expect(notified).toEqual(['Ollama is not running at http://localhost:11434', 'same']);
+    // A later answer with text clears the error.
+    const handle = client.request(INPUT);
+    socket().receive(reply(handle.number, ['ok']));
+    await handle.reply;
+    socket().receive(chunk(handle.number, 'ok', 'fine', true));
+    expect(status.state).toBe('idle');
+    expect(status.error).toBeNull();
+  });
+
+  it('says the server extension cannot be reached, notifies when a completion is asked for', () => {
+    jest.useFakeTimers();
+    try {
+      const { client, socket, status, notified } = setup();
+      client.connect();
+      socket().drop();
+      expect(status.state).toBe('error');
+      expect(status.error).toBe(UNREACHABLE);
+      expect(notified).toEqual([]);
+      client.request(INPUT);
+      client.request(INPUT);
+      expect(notified).toEqual([UNREACHABLE]);
+      // Reconnected: the connection error goes away.
+      jest.advanceTimersByTime(500);
+      socket().open();
+      expect(status.state).toBe('idle');
+      client.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('toServerSettings', () => {
+  it('maps missing, blank and invalid values to null', () => {
+    expect(toServerSettings({})).toEqual({
+      backend: null,
+      baseUrl: null,
+      model: null,
+      suggestions: null,
+      maxTokens: null,
+      contextAboveChars: null,
+      contextBelowChars: null
+    });
+    expect(
+      toServerSettings({
+        backend: 'llamacpp',
+        baseUrl: ' http://gpu:8080 ',
+        model: '',
+        suggestions: 2,
+        maxTokens: 64,
+        contextAboveChars: 6000,
+        contextBelowChars: null
+      })
+    ).toEqual({
+      backend: 'llamacpp',
+      baseUrl: 'http://gpu:8080',
+      model: null,
+      suggestions: 2,
+      maxTokens: 64,
+      contextAboveChars: 6000,
+      contextBelowChars: null
+    });
+    expect(toServerSettings({ backend: 'nope', suggestions: 'two' }).backend).toBeNull();
+  });
+});

@@ -1,0 +1,623 @@
+/**
+ * One websocket per browser tab to the server's `jupyter-ai-inline/completions` endpoint:
+ * numbers the requests, routes replies by `reply_to` and stream chunks by token, cancels
+ * superseded requests, and reconnects with exponential backoff.
+ */
+import type { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type {
+  IErrorInfo,
+  IItem,
+  IncomingMessage,
+  IReplyMessage,
+  IRequestMessage,
+  IServerSettings,
+  IStatusMessage,
+  IStreamMessage,
+  OutgoingMessage
+} from './protocol';
+
+/** The part of the browser's `WebSocket` the client uses (a fake one in tests). */
+export interface ISocket {
+  readonly readyState: number;
+  onopen: ((event: any) => any) | null;
+  onclose: ((event: any) => any) | null;
+  onerror: ((event: any) => any) | null;
+  onmessage: ((event: any) => any) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type SocketConstructor = new (url: string) => ISocket;
+
+/** An inline completion item as JupyterLab's inline completer takes it. */
+export interface ICompletionItem {
+  insertText: string;
+  isIncomplete?: boolean;
+  token?: string;
+  error?: { message?: string };
+}
+
+export interface ICompletionList {
+  items: ICompletionItem[];
+}
+
+/** What a request carries besides its type and number. */
+export type RequestInput = Omit<IRequestMessage, 'type' | 'number'>;
+
+export interface IRequestHandle {
+  /** The request's number (its `reply_to` in the server's answers). */
+  readonly number: number;
+  /** The items of the `reply`; an empty list when the request is cancelled or fails. */
+  readonly reply: Promise<ICompletionList>;
+  /** Resolves when the request is over: every token done, cancelled, failed or disconnected. */
+  readonly finished: Promise<void>;
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'disposed';
+
+export interface IClientError {
+  /** One readable line. */
+  message: string;
+  /** `connection`: the endpoint is unreachable; `model`: the model server failed;
+   *  `protocol`: the server could not take a message. */
+  kind: 'connection' | 'model' | 'protocol';
+  /** The request it belongs to, if any. */
+  number: number | null;
+  /** Whether it deserves a notification (and not only the status bar). */
+  notify: boolean;
+}
+
+export interface IFirstToken {
+  number: number;
+  /** From the fetch to the first non-empty text, in milliseconds. */
+  ms: number;
+}
+
+export interface IClientOptions {
+  /** The websocket URL, e.g. from `completionsUrl()`. */
+  url: string;
+  /** The `WebSocket` constructor (`ServerConnection.makeSettings().WebSocket`). */
+  WebSocket: SocketConstructor;
+  /** First reconnection delay in ms, doubled after each failure (default 500). */
+  initialDelay?: number;
+  /** Longest reconnection delay in ms (default 10000). */
+  maxDelay?: number;
+  /** A connection that lasted this long (ms) resets the backoff (default 2000). */
+  stableAfter?: number;
+  /**
+   * Failed attempts after which a client that never connected stops retrying in the background
+   * (the endpoint is missing: each attempt is a 404 in the server's log); it then tries again
+   * when a completion is asked for, at most once per `maxDelay` (default 6).
+   */
+  maxRetriesUnreachable?: number;
+  /** Clock in milliseconds (default `performance.now`). */
+  now?: () => number;
+}
+
+export const UNREACHABLE =
+  'Cannot reach the jupyter-ai-inline server extension: is it installed and enabled on the Jupyter server?';
+export const CONNECTION_LOST =
+  'Lost the connection to the jupyter-ai-inline server extension: reconnecting';
+
+const OPEN = 1;
+
+/** `{wsUrl}jupyter-ai-inline/completions`, with `?token=` when the settings have one. */
+export function completionsUrl(settings: { wsUrl: string; token?: string }): string {
+  const base = settings.wsUrl.endsWith('/') ? settings.wsUrl : settings.wsUrl + '/';
+  const url = base + 'jupyter-ai-inline/completions';
+  return settings.token ? `${url}?token=${encodeURIComponent(settings.token)}` : url;
+}
+
+export class CompletionClient implements IDisposable {
+  constructor(options: IClientOptions) {
+    this._url = options.url;
+    this._WebSocket = options.WebSocket;
+    this._initialDelay = options.initialDelay ?? 500;
+    this._maxDelay = options.maxDelay ?? 10000;
+    this._stableAfter = options.stableAfter ?? 2000;
+    this._maxRetriesUnreachable = options.maxRetriesUnreachable ?? 6;
+    this._now = options.now ?? (() => performance.now());
+  }
+
+  /** The connection state changed. */
+  get stateChanged(): ISignal<this, ConnectionState> {
+    return this._stateChanged;
+  }
+  /** The server told which model it uses. */
+  get statusReceived(): ISignal<this, IStatusMessage> {
+    return this._statusReceived;
+  }
+  /** Something failed: the endpoint, the model server, or a message. */
+  get errorOccurred(): ISignal<this, IClientError> {
+    return this._errorOccurred;
+  }
+  /** A request produced its first non-empty text. */
+  get firstToken(): ISignal<this, IFirstToken> {
+    return this._firstToken;
+  }
+  /** The number of requests in flight changed (the argument). */
+  get activityChanged(): ISignal<this, number> {
+    return this._activityChanged;
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+  /** Numbers of the requests in flight, oldest first. */
+  get inFlight(): number[] {
+    return [...this._requests.keys()];
+  }
+  /** The delay before the next reconnection attempt, while closed. */
+  get retryDelay(): number | null {
+    return this._retryTimer === null ? null : this._lastDelay;
+  }
+  get isDisposed(): boolean {
+    return this._state === 'disposed';
+  }
+
+  /** Open the websocket (done once; afterwards the client reconnects by itself). */
+  connect(): void {
+    if (this._state === 'disposed' || this._socket) {
+      return;
+    }
+    this._clearRetry();
+    this._lastAttemptAt = this._now();
+    this._setState('connecting');
+    let socket: ISocket;
+    try {
+      socket = new this._WebSocket(this._url);
+    } catch (e) {
+      this._onClose(null);
+      return;
+    }
+    this._socket = socket;
+    this._openedAt = null;
+    this._heard = false;
+    socket.onopen = () => {
+      if (socket !== this._socket) {
+        return;
+      }
+      this._openedAt = this._now();
+      this._everConnected = true;
+      this._setState('open');
+      if (this._settings) {
+        this._send({ type: 'configure', settings: this._settings });
+      }
+      const outbox = this._outbox;
+      this._outbox = [];
+      for (const number of outbox) {
+        const request = this._requests.get(number);
+        if (request) {
+          request.sent = true;
+          this._send(request.message);
+        }
+      }
+    };
+    socket.onmessage = event => {
+      if (socket === this._socket) {
+        this._heard = true;
+        this._onMessage(event.data);
+      }
+    };
+    socket.onerror = () => {
+      /* a close event follows */
+    };
+    socket.onclose = () => {
+      if (socket === this._socket) {
+        this._onClose(socket);
+      }
+    };
+  }
+
+  /** The user's settings: sent now if connected, and again after every reconnection. */
+  configure(settings: IServerSettings): void {
+    this._settings = settings;
+    if (this._state === 'open') {
+      this._send({ type: 'configure', settings });
+    }
+  }
+
+  /** Ask for completions; a request for the same (path, cell_id) cancels the previous one. */
+  request(input: RequestInput): IRequestHandle {
+    this._purgeUnclaimed();
+    const number = ++this._counter;
+    const key = JSON.stringify([input.path, input.cell_id]);
+    const previous = this._latestByKey.get(key);
+    if (previous !== undefined) {
+      this.cancel(previous);
+    }
+    let resolveReply!: (list: ICompletionList) => void;
+    let resolveFinished!: () => void;
+    const reply = new Promise<ICompletionList>(r => (resolveReply = r));
+    const finished = new Promise<void>(r => (resolveFinished = r));
+    const handle: IRequestHandle = { number, reply, finished };
+
+    if (
+      this._state === 'closed' &&
+      this._retryTimer === null &&
+      this._now() - this._lastAttemptAt >= this._maxDelay
+    ) {
+      this.connect(); // no retry scheduled (gave up in the background): try now
+    }
+    if (this._state !== 'open' && this._state !== 'connecting') {
+      this._emitError({ message: UNREACHABLE, kind: 'connection', number, notify: true });
+      resolveReply({ items: [] });
+      resolveFinished();
+      return handle;
+    }
+    const request: IRequest = {
+      number,
+      key,
+      message: { type: 'request', number, ...input },
+      sent: false,
+      startedAt: this._now(),
+      replied: false,
+      firstTokenSeen: false,
+      tokens: new Set(),
+      resolveReply,
+      resolveFinished
+    };
+    this._requests.set(number, request);
+    this._latestByKey.set(key, number);
+    if (this._state === 'open') {
+      request.sent = true;
+      this._send(request.message);
+    } else {
+      this._outbox.push(number);
+    }
+    this._activityChanged.emit(this._requests.size);
+    return handle;
+  }
+
+  /**
+   * Stop a request: tell the server (if it was sent), settle its fetch with an empty list and
+   * end its streams. Unknown or finished requests are ignored.
+   */
+  cancel(number: number): void {
+    const request = this._requests.get(number);
+    if (!request) {
+      return;
+    }
+    if (request.sent) {
+      if (this._state === 'open') {
+        this._send({ type: 'cancel', number });
+      }
+    } else {
+      this._outbox = this._outbox.filter(n => n !== number);
+    }
+    this._finish(request);
+  }
+
+  /** The updates of one suggestion: its full text so far, until its `done` chunk. */
+  async *stream(token: string): AsyncGenerator<{ response: ICompletionItem }> {
+    const state = this._streams.get(token);
+    if (!state || state.claimed) {
+      return;
+    }
+    state.claimed = true;
+    try {
+      for (;;) {
+        if (state.latest) {
+          const response = state.latest;
+          state.latest = null;
+          yield { response };
+        } else if (state.done) {
+          return;
+        } else {
+          await new Promise<void>(resolve => (state.wake = resolve));
+        }
+      }
+    } finally {
+      this._streams.delete(token);
+      if (!state.done) {
+        // The consumer stopped listening (the generator was returned): once no token of
+        // the request is listened to, the request is of no use.
+        state.done = true;
+        const request = this._requests.get(state.number);
+        if (request && [...request.tokens].every(t => this._streams.get(t)?.done ?? true)) {
+          this.cancel(request.number);
+        }
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this._state === 'disposed') {
+      return;
+    }
+    this._clearRetry();
+    const socket = this._socket;
+    this._socket = null;
+    this._settleAll();
+    this._setState('disposed');
+    if (socket) {
+      socket.onopen = socket.onclose = socket.onmessage = socket.onerror = null;
+      socket.close(1000);
+    }
+    Signal.clearData(this);
+  }
+
+  private _onMessage(data: unknown): void {
+    let message: IncomingMessage;
+    try {
+      message = JSON.parse(String(data));
+    } catch (e) {
+      this._emitError({
+        message: 'Unreadable message from the jupyter-ai-inline server extension',
+        kind: 'protocol',
+        number: null,
+        notify: false
+      });
+      return;
+    }
+    switch (message?.type) {
+      case 'status':
+        this._statusReceived.emit(message);
+        break;
+      case 'reply':
+        this._onReply(message);
+        break;
+      case 'stream':
+        this._onChunk(message);
+        break;
+      case 'error': {
+        const number = typeof message.reply_to === 'number' ? message.reply_to : null;
+        this._emitError({
+          message: title(message.error),
+          kind: 'protocol',
+          number,
+          notify: true
+        });
+        // The server is done with that request (refused, or failed while streaming).
+        const request = number === null ? undefined : this._requests.get(number);
+        if (request) {
+          this._finish(request);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private _onReply(message: IReplyMessage): void {
+    const request = this._requests.get(message.reply_to);
+    if (!request || request.replied) {
+      return; // cancelled, or not ours
+    }
+    request.replied = true;
+    if (message.error) {
+      this._emitError({
+        message: title(message.error),
+        kind: 'model',
+        number: request.number,
+        notify: true
+      });
+    }
+    const items = (message.list?.items ?? []).map(toItem);
+    for (const item of items) {
+      if (item.token && item.isIncomplete) {
+        request.tokens.add(item.token);
+        this._streams.set(item.token, {
+          number: request.number,
+          latest: null,
+          done: false,
+          claimed: false,
+          wake: null
+        });
+      }
+    }
+    request.resolveReply({ items });
+    if (request.tokens.size === 0) {
+      this._finish(request);
+    }
+  }
+
+  private _onChunk(message: IStreamMessage): void {
+    const request = this._requests.get(message.reply_to);
+    const token = message.response?.token;
+    if (!request || !token || !request.tokens.has(token)) {
+      return;
+    }
+    const state = this._streams.get(token);
+    if (!state || state.done) {
+      return;
+    }
+    const item = toItem(message.response);
+    item.isIncomplete = !message.done;
+    if (message.error) {
+      item.error = { message: title(message.error) };
+      this._emitError({
+        message: title(message.error),
+        kind: 'model',
+        number: request.number,
+        notify: true
+      });
+    }
+    if (!request.firstTokenSeen && item.insertText) {
+      request.firstTokenSeen = true;
+      this._firstToken.emit({
+        number: request.number,
+        ms: Math.round(this._now() - request.startedAt)
+      });
+    }
+    state.latest = item;
+    if (message.done) {
+      state.done = true;
+    }
+    this._wake(state);
+    if ([...request.tokens].every(t => this._streams.get(t)?.done ?? true)) {
+      this._finish(request);
+    }
+  }
+
+  private _onClose(socket: ISocket | null): void {
+    const wasOpen = this._openedAt !== null;
+    const stable =
+      this._heard || (wasOpen && this._now() - (this._openedAt as number) >= this._stableAfter);
+    if (socket) {
+      socket.onopen = socket.onclose = socket.onmessage = socket.onerror = null;
+    }
+    this._socket = null;
+    this._openedAt = null;
+    if (stable) {
+      this._attempts = 0;
+    }
+    const waiting = this._requests.size > 0;
+    this._settleAll();
+    if (this._state === 'disposed') {
+      return;
+    }
+    this._setState('closed');
+    this._emitError({
+      message: wasOpen ? CONNECTION_LOST : UNREACHABLE,
+      kind: 'connection',
+      number: null,
+      notify: !wasOpen && waiting // someone was waiting for a completion
+    });
+    if (!this._everConnected && this._attempts >= this._maxRetriesUnreachable) {
+      return; // retried on demand, by `request()`
+    }
+    this._lastDelay = Math.min(this._initialDelay * 2 ** this._attempts, this._maxDelay);
+    this._attempts += 1;
+    this._retryTimer = setTimeout(() => {
+      this._retryTimer = null;
+      this.connect();
+    }, this._lastDelay);
+  }
+
+  /** Settle every request in flight (empty lists, ended streams), e.g. on a closed socket. */
+  private _settleAll(): void {
+    this._outbox = [];
+    for (const request of [...this._requests.values()]) {
+      this._finish(request);
+    }
+  }
+
+  private _finish(request: IRequest): void {
+    if (!this._requests.delete(request.number)) {
+      return;
+    }
+    if (this._latestByKey.get(request.key) === request.number) {
+      this._latestByKey.delete(request.key);
+    }
+    request.resolveReply({ items: [] }); // no-op when the reply came
+    for (const token of request.tokens) {
+      const state = this._streams.get(token);
+      if (state && !state.done) {
+        state.done = true;
+        this._wake(state);
+      }
+    }
+    request.resolveFinished();
+    this._activityChanged.emit(this._requests.size);
+  }
+
+  /** Forget finished streams that nobody asked for (their fetch was dropped). */
+  private _purgeUnclaimed(): void {
+    for (const [token, state] of this._streams) {
+      if (state.done && !state.claimed) {
+        this._streams.delete(token);
+      }
+    }
+  }
+
+  private _wake(state: IStreamState): void {
+    const wake = state.wake;
+    state.wake = null;
+    wake?.();
+  }
+
+  private _send(message: OutgoingMessage): void {
+    if (this._socket && this._socket.readyState === OPEN) {
+      this._socket.send(JSON.stringify(message));
+    }
+  }
+
+  private _setState(state: ConnectionState): void {
+    if (this._state !== state) {
+      this._state = state;
+      this._stateChanged.emit(state);
+    }
+  }
+
+  private _emitError(error: IClientError): void {
+    this._errorOccurred.emit(error);
+  }
+
+  private _clearRetry(): void {
+    if (this._retryTimer !== null) {
+      clearTimeout(this._retryTimer);
+      this._retryTimer = null;
+    }
+  }
+
+  private _url: string;
+  private _WebSocket: SocketConstructor;
+  private _initialDelay: number;
+  private _maxDelay: number;
+  private _stableAfter: number;
+  private _maxRetriesUnreachable: number;
+  private _everConnected = false;
+  private _lastAttemptAt = -Infinity;
+  private _now: () => number;
+  private _socket: ISocket | null = null;
+  private _state: ConnectionState = 'closed';
+  private _openedAt: number | null = null;
+  private _heard = false;
+  private _attempts = 0;
+  private _lastDelay = 0;
+  private _retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private _settings: IServerSettings | null = null;
+  private _counter = 0;
+  private _requests = new Map<number, IRequest>();
+  private _latestByKey = new Map<string, number>();
+  private _outbox: number[] = [];
+  private _streams = new Map<string, IStreamState>();
+  private _stateChanged = new Signal<this, ConnectionState>(this);
+  private _statusReceived = new Signal<this, IStatusMessage>(this);
+  private _errorOccurred = new Signal<this, IClientError>(this);
+  private _firstToken = new Signal<this, IFirstToken>(this);
+  private _activityChanged = new Signal<this, number>(this);
+}
+
+interface IRequest {
+  number: number;
+  key: string;
+  message: IRequestMessage;
+  sent: boolean;
+  startedAt: number;
+  replied: boolean;
+  firstTokenSeen: boolean;
+  tokens: Set<string>;
+  resolveReply: (list: ICompletionList) => void;
+  resolveFinished: () => void;
+}
+
+interface IStreamState {
+  number: number;
+  /** The newest chunk not yet yielded (chunks carry the full text so far). */
+  latest: ICompletionItem | null;
+  done: boolean;
+  /** Whether `stream(token)` was called. */
+  claimed: boolean;
+  wake: (() => void) | null;
+}
+
+function toItem(item: IItem): ICompletionItem {
+  const result: ICompletionItem = {
+    insertText: item?.insertText ?? '',
+    isIncomplete: !!item?.isIncomplete
+  };
+  if (item?.token) {
+    result.token = item.token;
+  }
+  return result;
+}
+
+function title(error: IErrorInfo | null | undefined): string {
+  const text = (error?.title || error?.type || 'Unknown error').trim();
+  return text.split('\n')[0];
+}

@@ -1,0 +1,146 @@
+/**
+ * Where a completion is asked for (document path, notebook cell, editor), and when the user
+ * turns away from it (Escape, cursor moved back or to another line, selection, focus lost).
+ *
+ * Widgets are read by shape, not by class, so that this works with notebooks, file editors and
+ * consoles alike without importing their packages at run time.
+ */
+import type { IDisposable } from '@lumino/disposable';
+import type { ISignal } from '@lumino/signaling';
+import type { Widget } from '@lumino/widgets';
+
+interface IPosition {
+  line: number;
+  column: number;
+}
+
+/** The part of JupyterLab's `CodeEditor.IEditor` used here. */
+export interface IEditor {
+  readonly host: HTMLElement;
+  readonly model: { readonly selections: { readonly changed: ISignal<any, any> } };
+  getCursorPosition(): IPosition;
+  getSelection(): { start: IPosition; end: IPosition };
+}
+
+export interface ITarget {
+  /** The document's path, `null` when the widget has none. */
+  path: string | null;
+  /** The notebook (or console) cell id, `null` in a file editor. */
+  cellId: string | null;
+  /** The kernel language of a notebook, if known. */
+  kernelLanguage: string | null;
+  /** The editor being completed in, if found. */
+  editor: IEditor | null;
+}
+
+/** Read the path, the active cell and its editor from a notebook panel, file editor or console. */
+export function describeTarget(widget: Widget | null | undefined): ITarget {
+  const w = widget as any;
+  const target: ITarget = { path: null, cellId: null, kernelLanguage: null, editor: null };
+  if (!w) {
+    return target;
+  }
+  const path = w.context?.path ?? w.sessionContext?.path ?? w.console?.sessionContext?.path;
+  target.path = typeof path === 'string' ? path : null;
+
+  const cell = w.content?.activeCell ?? w.console?.promptCell;
+  if (cell) {
+    const id = cell.model?.id;
+    target.cellId = typeof id === 'string' ? id : null;
+    target.editor = cell.editor ?? null;
+    const language = w.content?.model?.defaultKernelLanguage;
+    target.kernelLanguage = typeof language === 'string' && language ? language : null;
+  } else if (w.content?.editor) {
+    target.editor = w.content.editor; // FileEditor
+  }
+  return target;
+}
+
+const LANGUAGES: { [mime: string]: string } = {
+  'text/x-python': 'python',
+  'text/x-ipython': 'python',
+  'text/x-cython': 'cython',
+  'text/x-rsrc': 'r',
+  'text/x-r-source': 'r',
+  'text/x-julia': 'julia',
+  'text/javascript': 'javascript',
+  'application/javascript': 'javascript',
+  'text/typescript': 'typescript',
+  'application/typescript': 'typescript',
+  'text/x-sh': 'shell',
+  'text/x-sql': 'sql',
+  'text/x-markdown': 'markdown',
+  'text/x-ipythongfm': 'markdown',
+  'text/markdown': 'markdown',
+  'text/x-c++src': 'cpp',
+  'text/x-csrc': 'c',
+  'text/x-java': 'java',
+  'text/x-go': 'go',
+  'text/x-rustsrc': 'rust',
+  'text/x-scala': 'scala',
+  'text/x-yaml': 'yaml',
+  'application/json': 'json',
+  'text/html': 'html',
+  'text/css': 'css'
+};
+
+/** The language of a MIME type, else the notebook's kernel language, else `null`. */
+export function languageOf(mime: string | undefined, kernelLanguage: string | null): string | null {
+  return (mime && LANGUAGES[mime]) || kernelLanguage || null;
+}
+
+/**
+ * Call `onDismiss` once when the user leaves the completion at `start`: presses Escape, moves
+ * the cursor to another line or before `start`, selects text, or the editor loses focus (to
+ * anything but the inline completer's own widget). Mirrors when JupyterLab's inline completer
+ * drops its suggestions. Typing forward is left to the next fetch, which supersedes this one.
+ */
+export function watchDismissal(editor: IEditor, onDismiss: () => void): IDisposable {
+  const start = editor.getCursorPosition();
+  const host = editor.host;
+  let disposed = false;
+
+  const dismiss = () => {
+    if (!disposed) {
+      watcher.dispose();
+      onDismiss();
+    }
+  };
+  const onSelections = () => {
+    const { start: from, end: to } = editor.getSelection();
+    const selecting = from.line !== to.line || from.column !== to.column;
+    if (selecting || to.line !== start.line || to.column < start.column) {
+      dismiss();
+    }
+  };
+  const onKeydown = (event: KeyboardEvent) => {
+    if (event.key === 'Escape') {
+      dismiss();
+    }
+  };
+  const onFocusout = (event: FocusEvent) => {
+    const next = event.relatedTarget as Element | null;
+    if (!next?.closest?.('.jp-InlineCompleter')) {
+      dismiss();
+    }
+  };
+  editor.model.selections.changed.connect(onSelections);
+  host.addEventListener('keydown', onKeydown, true);
+  host.addEventListener('focusout', onFocusout);
+
+  const watcher: IDisposable = {
+    get isDisposed() {
+      return disposed;
+    },
+    dispose() {
+      if (disposed) {
+        return;
+      }
+      disposed = true;
+      editor.model.selections.changed.disconnect(onSelections);
+      host.removeEventListener('keydown', onKeydown, true);
+      host.removeEventListener('focusout', onFocusout);
+    }
+  };
+  return watcher;
+}

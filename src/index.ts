@@ -1,0 +1,60 @@
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICompletionProviderManager } from '@jupyterlab/completer';
+import { ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { CompletionClient, completionsUrl } from './client';
+import { InlineProvider } from './provider';
+import { bindSettings, PLUGIN_ID } from './settings';
+import { InlineStatus, StatusWidget } from './status';
+
+/**
+ * Streams ghost-text completions from the jupyter-ai-inline server extension into
+ * JupyterLab's (and Notebook 7's) inline completer.
+ */
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'AI ghost-text completions from the jupyter-ai-inline server extension.',
+  autoStart: true,
+  requires: [ICompletionProviderManager, ISettingRegistry],
+  optional: [IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    manager: ICompletionProviderManager,
+    settingRegistry: ISettingRegistry,
+    statusBar: IStatusBar | null
+  ) => {
+    const serverSettings = ServerConnection.makeSettings();
+    const client = new CompletionClient({
+      url: completionsUrl(serverSettings),
+      WebSocket: serverSettings.WebSocket
+    });
+    const status = new InlineStatus(client);
+
+    // Registered during activation: the inline completer reads its providers on `restored`.
+    manager.registerInlineProvider(new InlineProvider(client));
+
+    if (statusBar) {
+      const openSettings = () => {
+        void app.commands.execute('settingeditor:open', { query: 'AI inline' });
+      };
+      statusBar.registerStatusItem(PLUGIN_ID + ':status', {
+        item: new StatusWidget(status, openSettings),
+        align: 'left',
+        rank: 100,
+        isActive: () => true
+      });
+    }
+
+    // Connect once the settings are known, so that `configure` precedes the first request.
+    void bindSettings(settingRegistry, settings => client.configure(settings)).then(() =>
+      client.connect()
+    );
+  }
+};
+
+export default plugin;

@@ -1,0 +1,90 @@
+/**
+ * Messages of the `jupyter-ai-inline/completions` websocket (see docs/protocol.md).
+ */
+
+/** The server endpoint, relative to the server's base URL. */
+export const ENDPOINT = 'jupyter-ai-inline/completions';
+
+export type Backend = 'ollama' | 'llamacpp' | 'openai';
+
+/** The user's settings; `null` means "server default". */
+export interface IServerSettings {
+  backend: Backend | null;
+  baseUrl: string | null;
+  model: string | null;
+  suggestions: number | null;
+  maxTokens: number | null;
+  contextAboveChars: number | null;
+  contextBelowChars: number | null;
+}
+
+// Browser -> server
+
+export interface IConfigureMessage {
+  type: 'configure';
+  settings: IServerSettings;
+}
+
+export interface IRequestMessage {
+  type: 'request';
+  number: number;
+  prefix: string;
+  suffix: string;
+  mime: string;
+  path: string | null;
+  cell_id: string | null;
+  language: string | null;
+}
+
+export interface ICancelMessage {
+  type: 'cancel';
+  number: number;
+}
+
+export type OutgoingMessage = IConfigureMessage | IRequestMessage | ICancelMessage;
+
+// Server -> browser
+
+export interface IErrorInfo {
+  type: string;
+  title: string;
+  traceback?: string;
+}
+
+export interface IItem {
+  insertText: string;
+  isIncomplete?: boolean | null;
+  token?: string | null;
+}
+
+export interface IStatusMessage {
+  type: 'status';
+  model: string;
+  backend: string;
+  base_url: string;
+  source: 'jupyter-ai' | 'settings';
+  suggestions: number;
+}
+
+export interface IReplyMessage {
+  type: 'reply';
+  reply_to: number;
+  list: { items: IItem[] };
+  error?: IErrorInfo | null;
+}
+
+export interface IStreamMessage {
+  type: 'stream';
+  reply_to: number;
+  response: IItem;
+  done: boolean;
+  error?: IErrorInfo | null;
+}
+
+export interface IErrorMessage {
+  type: 'error';
+  reply_to: number | null;
+  error: IErrorInfo;
+}
+
+export type IncomingMessage = IStatusMessage | IReplyMessage | IStreamMessage | IErrorMessage;

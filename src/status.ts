@@ -1,0 +1,136 @@
+/**
+ * What the status bar shows: the model in use, idle / generating (spinner) / error (one line),
+ * and the last time to first token. Errors are also notified once per distinct message.
+ */
+import { Notification } from '@jupyterlab/apputils';
+import { ISignal, Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+import type { CompletionClient, IClientError } from './client';
+
+export type ActivityState = 'idle' | 'generating' | 'error';
+
+/** The status of the completions, fed by the client's signals. */
+export class InlineStatus {
+  constructor(client: CompletionClient, notify: (message: string) => void = notifyError) {
+    this._notify = notify;
+    client.statusReceived.connect((_, status) => {
+      this._model = status.model;
+      this._backend = status.backend;
+      this._source = status.source;
+      this._changed.emit();
+    });
+    client.stateChanged.connect((_, state) => {
+      if (state === 'open' && this._error?.kind === 'connection') {
+        this._error = null;
+      }
+      this._changed.emit();
+    });
+    client.activityChanged.connect((_, inFlight) => {
+      this._inFlight = inFlight;
+      this._changed.emit();
+    });
+    client.firstToken.connect((_, { ms }) => {
+      this._ttft = ms;
+      if (this._error?.kind !== 'connection') {
+        this._error = null; // the model answers again
+      }
+      this._changed.emit();
+    });
+    client.errorOccurred.connect((_, error) => this._onError(error));
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  get state(): ActivityState {
+    if (this._inFlight > 0) {
+      return 'generating';
+    }
+    return this._error ? 'error' : 'idle';
+  }
+  get model(): string | null {
+    return this._model;
+  }
+  get backend(): string | null {
+    return this._backend;
+  }
+  /** `jupyter-ai` when Jupyter AI's completions model is used, else `settings`. */
+  get source(): string | null {
+    return this._source;
+  }
+  get error(): string | null {
+    return this._error?.message ?? null;
+  }
+  /** The last time to first token, in ms. */
+  get timeToFirstToken(): number | null {
+    return this._ttft;
+  }
+
+  private _onError(error: IClientError): void {
+    this._error = error;
+    if (error.notify && !this._notified.has(error.message)) {
+      this._notified.add(error.message);
+      this._notify(error.message);
+    }
+    this._changed.emit();
+  }
+
+  private _notify: (message: string) => void;
+  private _changed = new Signal<this, void>(this);
+  private _model: string | null = null;
+  private _backend: string | null = null;
+  private _source: string | null = null;
+  private _inFlight = 0;
+  private _ttft: number | null = null;
+  private _error: IClientError | null = null;
+  private _notified = new Set<string>();
+}
+
+function notifyError(message: string): void {
+  Notification.error(`AI inline: ${message}`, { autoClose: 8000 });
+}
+
+/** The status bar item; a click opens the settings. */
+export class StatusWidget extends Widget {
+  constructor(status: InlineStatus, openSettings: () => void) {
+    super();
+    this._status = status;
+    this.addClass('jp-AIInline-status');
+    this.node.setAttribute('role', 'button');
+    this.node.innerHTML =
+      '<span class="jp-AIInline-spinner"></span>' +
+      '<span class="jp-AIInline-label"></span>' +
+      '<span class="jp-AIInline-detail"></span>';
+    this.node.addEventListener('click', openSettings);
+    status.changed.connect(this._render, this);
+    this._render();
+  }
+
+  private _render(): void {
+    const status = this._status;
+    const state = status.state;
+    const model = status.model ?? 'AI inline';
+    let detail = '';
+    if (state === 'error' && status.error) {
+      detail = status.error;
+    } else if (status.timeToFirstToken !== null) {
+      detail = `${status.timeToFirstToken} ms`;
+    }
+    this.node.dataset.state = state;
+    this.node.querySelector('.jp-AIInline-label')!.textContent = model;
+    this.node.querySelector('.jp-AIInline-detail')!.textContent = detail;
+    const lines = [
+      `AI inline completions: ${state}`,
+      status.model ? `Model: ${status.model} (${status.backend}, from ${status.source})` : '',
+      status.timeToFirstToken !== null
+        ? `Last time to first token: ${status.timeToFirstToken} ms`
+        : '',
+      status.error ? `Error: ${status.error}` : '',
+      'Click to open the settings'
+    ];
+    this.node.title = lines.filter(Boolean).join('\n');
+  }
+
+  private _status: InlineStatus;
+}

@@ -1,0 +1,48 @@
+"""The model server behind the browser tests: `tests.fake_backend.FakeBackend` on a fixed port.
+
+It speaks Ollama's API (among others) and answers deterministically per suggestion: the first
+(greedy, no seed) is FIRST, the second (``options.seed`` = 1) is SECOND, any other seed gets
+``turn <seed>``, so cycling with Alt+] is observable. Runs until killed (Playwright's webServer
+stops it). Usage: ``python fake_model_server.py [PORT]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for `tests`
+
+from tests.fake_backend import FakeBackend  # noqa: E402
+
+PORT = 11435
+FIRST = ["turn", " 42"]  # typed after `re`: `return 42`
+SECOND = ["turn", " 6", " *", " 7"]  # `return 6 * 7`
+
+
+def tokens(path: str, body: dict[str, Any]) -> list[str]:
+    seed = (body.get("options") or {}).get("seed", body.get("seed"))
+    if seed is None:
+        return FIRST
+    if seed == 1:
+        return SECOND
+    return ["turn", f" {seed}"]
+
+
+async def main(port: int) -> None:
+    backend = FakeBackend(port=port, tokens=tokens, token_delay=0.02)
+    await backend.start()
+    print(f"fake model server listening on {backend.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await backend.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else PORT))

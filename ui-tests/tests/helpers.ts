@@ -1,0 +1,57 @@
+/**
+ * Shared steps of the browser tests; they work in JupyterLab and in Notebook 7 (both expose
+ * `window.jupyterapp` with the test server configuration).
+ */
+import type { Page } from '@playwright/test';
+
+/** What the fake model server (fake_model_server.py) answers after `re`. */
+export const FIRST = 'turn 42';
+export const SECOND = 'turn 6 * 7';
+export const MODEL = 'fake-coder';
+
+/**
+ * Type a function header and the start of its body in the focused cell editor. The indent is
+ * typed by hand: Enter only auto-indents once the Python mode has loaded, so the
+ * auto-indent (if any) is selected first and replaced.
+ */
+export async function typeAnswerPrefix(page: Page): Promise<void> {
+  await page.keyboard.type('def answer():');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Shift+Home');
+  await page.keyboard.type('    re');
+}
+
+/** The source of the active notebook cell, from the shared model (no keyboard involved). */
+export async function activeCellSource(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const app = (window as any).jupyterapp;
+    const cell = app.shell.currentWidget?.content?.activeCell;
+    return cell ? (cell.model.sharedModel.getSource() as string) : '<no active cell>';
+  });
+}
+
+/**
+ * Whether each inline completion provider is enabled in the composite settings of JupyterLab's
+ * inline completer (the providers' own defaults included).
+ */
+export async function inlineProvidersEnabled(page: Page): Promise<Record<string, boolean>> {
+  return page.evaluate(async () => {
+    const registry = await (window as any).galata.getPlugin(
+      '@jupyterlab/apputils-extension:settings'
+    );
+    const settings = await registry.load('@jupyterlab/completer-extension:inline-completer');
+    const providers = (settings.composite.providers ?? {}) as Record<string, any>;
+    return Object.fromEntries(
+      Object.entries(providers).map(([id, config]) => [id, config?.enabled === true])
+    );
+  });
+}
+
+/** Save a screenshot of part of the page, for the README. */
+export async function saveScreenshot(
+  page: Page,
+  file: string,
+  clip: { x: number; y: number; width: number; height: number }
+): Promise<void> {
+  await page.screenshot({ path: file, clip, animations: 'disabled', caret: 'hide' });
+}
