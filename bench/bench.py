@@ -605,8 +605,10 @@ def report_context(results: list[ContextResult]) -> list[Verdict]:
     by_size: dict[int, list[ContextResult]] = {}
     for r in results:
         by_size.setdefault(r.code_cells, []).append(r)
+    # one-sided: outputs must not make it slower (faster is timing noise at sub-ms scale)
     growth = {
-        size: max(r.warm_median_ms for r in pair) / min(r.warm_median_ms for r in pair)
+        size: max(r.warm_median_ms for r in pair if r.outputs_mb)
+        / min(r.warm_median_ms for r in pair if not r.outputs_mb)
         for size, pair in by_size.items()
     }
     return [
