@@ -31,7 +31,6 @@ from .engine import (
     aclose_clients,
 )
 from .engine.config import BackendName, ModelConfig
-from .engine.context import language_for
 from .engine.protocol import Chunk, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
 
@@ -179,14 +178,7 @@ class OpenAIInlineProvider(InlineProvider):
 
 
 def to_engine_request(request: InlineCompletionRequest) -> CompletionRequest:
-    return CompletionRequest(
-        prefix=request.prefix,
-        suffix=request.suffix,
-        language=language_for(request.mime, request.language),
-        mime=request.mime,
-        path=request.path,
-        cell_id=request.cell_id,
-    )
+    return CompletionRequest.model_validate(request, from_attributes=True)
 
 
 def to_jupyter_ai(message: Reply | Chunk) -> InlineCompletionReply | InlineCompletionStreamChunk:

@@ -58,3 +58,12 @@ def test_iterables_are_read_lazily() -> None:
 
     build_prompt(REQUEST, ContextBudget(above_chars=500), above())
     assert len(read) <= 6
+
+
+def test_the_language_comes_from_the_mime_type_when_not_given() -> None:
+    assert CompletionRequest(prefix="", mime="text/x-ipython").language == "python"
+    assert CompletionRequest(prefix="", mime="text/typescript").language == "typescript"
+    assert CompletionRequest(prefix="", mime="text/x-julia", language="julia").language == "julia"
+    prose = [CellText(kind="markdown", source="Plot it")]
+    ts = CompletionRequest(prefix="", mime="text/typescript")
+    assert build_prompt(ts, ContextBudget(), prose).above == ("// Plot it",)

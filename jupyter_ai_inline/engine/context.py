@@ -14,17 +14,6 @@ LINE_COMMENTS = {
 }  # fmt: skip
 
 
-LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}
-
-
-def language_for(mime: str | None, language: str | None = None) -> str | None:
-    """The editor's language, from its name or else its MIME type."""
-    if language:
-        return language
-    mime = mime or ""
-    return LANGUAGES_BY_MIME.get(mime) or (mime.removeprefix("text/x-") or None)
-
-
 def comment(text: str, language: str) -> str:
     """Write text as line comments of the language."""
     mark = LINE_COMMENTS.get(language.lower(), "#")

@@ -5,11 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from .errors import InlineError
 
 CellKind = Literal["code", "markdown", "raw"]
+
+LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}
+
+
+def language_for(mime: str | None, language: str | None = None) -> str | None:
+    """The editor's language, from its name or else its MIME type."""
+    if language:
+        return language
+    mime = mime or ""
+    return LANGUAGES_BY_MIME.get(mime) or (mime.rsplit("/", 1)[-1].removeprefix("x-") or None)
 
 
 class CompletionRequest(BaseModel):
@@ -21,6 +31,11 @@ class CompletionRequest(BaseModel):
     mime: str | None = None
     path: str | None = None
     cell_id: str | None = None
+
+    @model_validator(mode="after")
+    def _language_from_mime(self) -> CompletionRequest:
+        self.language = language_for(self.mime, self.language)
+        return self
 
 
 class BackendSettings(BaseModel):

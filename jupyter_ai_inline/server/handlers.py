@@ -17,7 +17,6 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..engine import CompletionRequest, InlineCompleter
 from ..engine.completer import Run
 from ..engine.config import ModelConfig
-from ..engine.context import language_for
 from ..engine.protocol import stream_replies
 from ..notebook_context import notebook_prompt
 from .model import ClientSettings, choose_model, status
@@ -135,14 +134,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         completer, changed = self.current_completer()
         if changed:  # e.g. another model was chosen in Jupyter AI's settings
             self.send_status()
-        request = CompletionRequest(
-            prefix=message.prefix,
-            suffix=message.suffix,
-            language=language_for(message.mime, message.language),
-            mime=message.mime,
-            path=message.path,
-            cell_id=message.cell_id,
-        )
+        request = CompletionRequest.model_validate(message, from_attributes=True)
         run = completer.start((request.path, request.cell_id))
         task = asyncio.create_task(self.serve(completer, request, message.number, run))
         self.inflight[message.number] = (run, task)
