@@ -256,6 +256,7 @@ class FakeBackend:
         openai_no_completions: bool = False,
         llamacpp_fim: bool = True,
         port: int = 0,
+        drop_requests: int = 0,
     ) -> None:
         self.tokens = tokens
         self.first_token_delay = first_token_delay
@@ -270,6 +271,9 @@ class FakeBackend:
         self.openai_no_completions = openai_no_completions
         self.llamacpp_fim = llamacpp_fim
         self.port = port  # 0: any free port
+        # close the connection of this many next generation requests without answering,
+        # as llama-server may on a kept-alive connection right after a stream ends
+        self.drop_requests = drop_requests
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.generations: list[Generation] = []
@@ -429,6 +433,10 @@ class FakeBackend:
         headers = {k.lower(): v for k, v in request.headers.items()}
         peer = request.transport.get_extra_info("peername") if request.transport else None
         self.requests.append(RecordedRequest(path, body or {}, headers, peer))
+        if self.drop_requests > 0 and request.transport is not None:
+            self.drop_requests -= 1
+            request.transport.close()
+            return web.Response(status=499)  # never sent: the connection is gone
         if (rejection := self._reject(path, api, body)) is not None:
             return rejection
         assert body is not None  # _reject answers 400 otherwise

@@ -176,3 +176,12 @@ async def test_finished_streams_leave_the_connection_for_reuse(fake: FakeBackend
     for _ in range(3):
         assert await collect(client) == "abc"
     assert len({request.peer for request in fake.requests}) == 1
+
+
+async def test_a_connection_closed_before_answering_is_retried_once(fake: FakeBackend) -> None:
+    fake.drop_requests = 1
+    assert await collect(backend(LlamaCppBackend, fake.url)) == "abc"
+    assert len(fake.requests) == 2 and len(fake.generations) == 1
+    fake.drop_requests = 2
+    with pytest.raises(BadResponse):
+        await collect(backend(LlamaCppBackend, fake.url))

@@ -64,15 +64,15 @@ class Backend(ABC):
         self, path: str, payload: dict[str, Any]
     ) -> AsyncIterator[httpx.Response]:
         """POST and hold the streamed response open; leaving the block closes it."""
-        url = f"{self.base_url}{path}"
         try:
-            async with self.client.stream(
-                "POST", url, json=payload, headers=self.headers()
-            ) as response:
+            response = await self._send(f"{self.base_url}{path}", payload)
+            try:
                 if response.status_code >= 400:
                     body = await _read_bounded(response)
                     raise self.status_error(response.status_code, body)
                 yield response
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             phase = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "get an answer from"
             raise BackendTimeout(
@@ -92,6 +92,16 @@ class Backend(ABC):
             ) from None
         except httpx.HTTPError as exc:
             raise BackendError(f"{self.label} request failed: {type(exc).__name__}") from None
+
+    async def _send(self, url: str, payload: dict[str, Any]) -> httpx.Response:
+        """Send and read the response head. A pooled connection that the server closed just
+        as we reused it (llama-server does so right after a stream ends) fails before any
+        response: that request is sent once more, on a new connection."""
+        request = self.client.build_request("POST", url, json=payload, headers=self.headers())
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.RemoteProtocolError:
+            return await self.client.send(request, stream=True)
 
     def status_error(self, status: int, body: str) -> InlineError:
         """Turn an error status into a readable error (subclasses refine 404)."""
