@@ -17,6 +17,17 @@ const SETTINGS = {
   contextBelowChars: null
 };
 
+/** A connected client with one request whose reply announced `tokens`. */
+async function connectedRequest(tokens: string[]) {
+  const { client, socket } = makeClient();
+  client.connect();
+  socket().open();
+  const handle = client.request(INPUT);
+  socket().receive(reply(handle.number, tokens));
+  await handle.reply;
+  return { client, socket, handle };
+}
+
 describe('completionsUrl', () => {
   it('joins the endpoint to the websocket base URL and appends the token', () => {
     expect(completionsUrl({ wsUrl: 'ws://h:8888/base/', token: 'a b' })).toBe(
@@ -173,12 +184,7 @@ describe('CompletionClient messages', () => {
   });
 
   it('ends the streams of a request that failed on the server while streaming', async () => {
-    const { client, socket } = makeClient();
-    client.connect();
-    socket().open();
-    const handle = client.request(INPUT);
-    socket().receive(reply(handle.number, ['t']));
-    await handle.reply;
+    const { client, socket, handle } = await connectedRequest(['t']);
     const stream = client.stream('t');
     socket().receive(chunk(handle.number, 't', 'ret'));
     expect((await stream.next()).value.response.insertText).toBe('ret');
@@ -260,12 +266,7 @@ describe('CompletionClient cancellation', () => {
   });
 
   it('cancel(number) sends cancel once, ends the streams and ignores later messages', async () => {
-    const { client, socket } = makeClient();
-    client.connect();
-    socket().open();
-    const handle = client.request(INPUT);
-    socket().receive(reply(handle.number, ['t']));
-    await handle.reply;
+    const { client, socket, handle } = await connectedRequest(['t']);
     const stream = client.stream('t');
     socket().receive(chunk(handle.number, 't', 'partial'));
     expect((await stream.next()).value.response.insertText).toBe('partial');
@@ -278,12 +279,7 @@ describe('CompletionClient cancellation', () => {
   });
 
   it('cancels the request when the consumer stops listening to all of its tokens', async () => {
-    const { client, socket } = makeClient();
-    client.connect();
-    socket().open();
-    const handle = client.request(INPUT);
-    socket().receive(reply(handle.number, ['a', 'b']));
-    await handle.reply;
+    const { client, socket, handle } = await connectedRequest(['a', 'b']);
     const a = client.stream('a');
     const b = client.stream('b');
     socket().receive(chunk(handle.number, 'a', 'x'));
