@@ -281,3 +281,50 @@ async def test_default_model_is_assembled_and_verified(tmp_path: Path) -> None:
         assert default_model_path(tmp_path).read_bytes()[:4] == b"GGUF"
 
     await asyncio.to_thread(check)
+
+
+async def test_the_server_dies_with_a_killed_jupyter(fim_model: Path, tmp_path: Path) -> None:
+    """No orphan: the server gets SIGTERM when its parent is killed outright."""
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import asyncio\n"
+        "from jupyter_ai_inline.server.local_model import LocalLlamaServer\n"
+        "async def main():\n"
+        f"    server = LocalLlamaServer({str(fim_model)!r})\n"
+        "    await server.start()\n"
+        "    print(server.pid, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        server_pid = int(await asyncio.wait_for(parent.stdout.readline(), timeout=30))
+        os.kill(server_pid, 0)  # running
+        parent.kill()
+        await asyncio.wait_for(parent.wait(), timeout=10)
+        for _ in range(100):  # bounded: 10 s
+            try:
+                os.kill(server_pid, 0)
+            except ProcessLookupError:
+                break
+            if _is_zombie(server_pid):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            os.kill(server_pid, signal.SIGKILL)
+            pytest.fail("llama-server outlived its killed parent")
+    finally:
+        if parent.returncode is None:
+            parent.kill()
+            await parent.wait()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return False

@@ -21,11 +21,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
 import hashlib
 import logging
 import os
 import re
+import signal
 import socket
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,6 +100,17 @@ def default_model_path(cache_dir: str | Path | None = None) -> Path:
     except (OSError, ValueError) as exc:
         raise ModelFileError(f"Cannot assemble the default model into {target}: {exc}") from None
     return path
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM when Jupyter dies without stopping
+    us (killed outright), instead of living on as an orphan holding the model in memory."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -276,6 +290,7 @@ class LocalLlamaServer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ},
+            preexec_fn=_die_with_parent,
         )
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)
