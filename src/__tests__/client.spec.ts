@@ -5,7 +5,7 @@ import {
   IFirstToken,
   UNREACHABLE
 } from '../client';
-import { chunk, flush, INPUT, makeClient, reply } from './fakes';
+import { chunk, flush, INPUT, makeClient, reply, statusMessage } from './fakes';
 
 const SETTINGS = {
   backend: 'ollama' as const,
@@ -204,14 +204,7 @@ describe('CompletionClient messages', () => {
     client.statusReceived.connect((_, s) => seen.push(`${s.backend}:${s.model}/${s.source}`));
     client.connect();
     socket().open();
-    socket().receive({
-      type: 'status',
-      model: 'qwen2.5-coder:1.5b',
-      backend: 'ollama',
-      base_url: 'http://localhost:11434',
-      source: 'jupyter-ai',
-      suggestions: 1
-    });
+    socket().receive(statusMessage('jupyter-ai'));
     expect(seen).toEqual(['ollama:qwen2.5-coder:1.5b/jupyter-ai']);
   });
 });
@@ -384,14 +377,7 @@ describe('CompletionClient connection', () => {
     jest.advanceTimersByTime(2000);
     // Stays up and hears from the server: the next drop retries quickly again.
     socket().open();
-    socket().receive({
-      type: 'status',
-      model: 'm',
-      backend: 'ollama',
-      base_url: '',
-      source: 'settings',
-      suggestions: 1
-    });
+    socket().receive(statusMessage('settings', 'm', ''));
     now += 100;
     socket().drop();
     expect(client.retryDelay).toBe(500);

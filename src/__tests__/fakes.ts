@@ -100,6 +100,14 @@ export function chunk(
   };
 }
 
+export function statusMessage(
+  source: 'settings' | 'jupyter-ai' = 'settings',
+  model = 'qwen2.5-coder:1.5b',
+  base_url = 'http://localhost:11434'
+): unknown {
+  return { type: 'status', model, backend: 'ollama', base_url, source, suggestions: 1 };
+}
+
 /** Let pending promise callbacks run. */
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) {

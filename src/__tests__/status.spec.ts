@@ -6,7 +6,7 @@ jest.mock('@lumino/widgets', () => ({ Widget: class {} }));
 import { UNREACHABLE } from '../client';
 import { toServerSettings } from '../settings';
 import { InlineStatus } from '../status';
-import { chunk, INPUT, makeClient, reply } from './fakes';
+import { chunk, INPUT, makeClient, reply, statusMessage } from './fakes';
 
 function setup() {
   const fake = makeClient();
@@ -20,14 +20,7 @@ describe('InlineStatus', () => {
     const { client, socket, status } = setup();
     client.connect();
     socket().open();
-    socket().receive({
-      type: 'status',
-      model: 'qwen2.5-coder:1.5b',
-      backend: 'ollama',
-      base_url: 'http://localhost:11434',
-      source: 'settings',
-      suggestions: 1
-    });
+    socket().receive(statusMessage('settings'));
     expect(status.model).toBe('qwen2.5-coder:1.5b');
     expect(status.state).toBe('idle');
     const handle = client.request(INPUT);
