@@ -113,7 +113,8 @@ class InlineProvider(BaseProvider, LLM):
     async def _astream(
         self, prompt: str, stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> AsyncIterator[GenerationChunk]:
-        sampling = Sampling(max_tokens=self.config.max_tokens, stop=tuple(stop or ()))
+        max_tokens = self.completer.generation.max_tokens
+        sampling = Sampling(max_tokens=max_tokens, stop=tuple(stop or ()))
         async for text in self.completer.backend.stream(FimPrompt(prompt, ""), sampling):
             chunk = GenerationChunk(text=text)
             if run_manager is not None:

@@ -19,7 +19,7 @@ from ..engine.completer import Run
 from ..engine.config import ModelConfig
 from ..engine.protocol import stream_replies
 from ..notebook_context import notebook_prompt
-from .model import ClientSettings, choose_model, status
+from .model import ClientSettings, Source, choose_model, status
 
 if TYPE_CHECKING:
     from .app import JupyterAIInline
@@ -60,6 +60,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.app = app
         self.client_settings = ClientSettings()
         self.chosen: ModelConfig | None = None
+        self.source: Source = "settings"
         self.completer: InlineCompleter | None = None
         self.inflight: dict[int, tuple[Run, asyncio.Task[None]]] = {}
 
