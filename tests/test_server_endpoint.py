@@ -1,17 +1,13 @@
 """Our own completions websocket, end to end on a real Jupyter server."""
 
-import asyncio
-import json
-
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.fake_backend import FakeBackend
+from tests.ws_client import ENDPOINT, connect, request
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-ENDPOINT = ("jupyter-ai-inline", "completions")
 
 
 @pytest.fixture
@@ -32,46 +28,6 @@ def jp_server_config(backend_port: int, tmp_path) -> dict:
     }
 
 
-class Client:
-    """A browser tab's websocket, reading with bounded waits."""
-
-    def __init__(self, socket) -> None:
-        self.socket = socket
-
-    def send(self, **message) -> None:
-        self.socket.write_message(json.dumps(message))
-
-    async def receive(self) -> dict:
-        message = await asyncio.wait_for(self.socket.read_message(), timeout=10)
-        assert message is not None, "websocket closed"
-        return json.loads(message)
-
-    async def until_done(self, number: int, tokens: int) -> list[dict]:
-        """Messages until every token of request `number` is done."""
-        messages: list[dict] = []
-        while sum(m.get("done", False) and m["reply_to"] == number for m in messages) < tokens:
-            messages.append(await self.receive())
-        return messages
-
-
-async def connect(jp_ws_fetch) -> Client:
-    """Open a tab's websocket; the server greets it with the model's status."""
-    tab = Client(await jp_ws_fetch(*ENDPOINT))
-    status = await tab.receive()
-    assert status["type"] == "status"
-    return tab
-
-
-def request(number: int, **fields) -> dict:
-    return {
-        "type": "request",
-        "number": number,
-        "prefix": "x = ",
-        "suffix": "",
-        "mime": "text/x-ipython",
-    } | fields  # noqa: E501
-
-
 async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backend_port) -> None:
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port, tokens=["4", "2"]) as backend:
@@ -80,6 +36,7 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
         assert status == {
             "type": "status", "model": "inline-ollama:from-browser", "backend": "ollama",
             "base_url": backend.url, "source": "settings", "suggestions": 2,
+            "mode": None, "local": None,
         }  # fmt: skip
         client.send(**request(1))
         messages = await client.until_done(1, 2)

