@@ -1,12 +1,19 @@
-"""Make docs/ghost-text.png: real ghost text in JupyterLab, from Jupyter AI's inline completer
-and our `inline-ollama` provider, answered by the loopback fake Ollama (tests/fake_backend.py).
+"""Make the README's screenshots of real ghost text in JupyterLab.
 
-    python docs/make_screenshot.py   # needs jupyter-ai, `pip install playwright`, /usr/bin/chromium
+    python docs/make_screenshot.py          # docs/ghost-text.png
+    python docs/make_screenshot.py --local  # docs/local-ghost-text.png
+
+Needs jupyter-ai, `pip install playwright` and /usr/bin/chromium. By default Jupyter AI's inline
+completer and our `inline-ollama` provider, answered by the loopback fake Ollama
+(tests/fake_backend.py); with `--local`, our own "AI inline" completer and the managed local
+llama-server with the default small model (the `local` extra), status bar included.
 """
 
+import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,17 +25,19 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from tests.fake_backend import FakeBackend  # noqa: E402
 
 OUT = REPO / "docs" / "ghost-text.png"
+LOCAL_OUT = REPO / "docs" / "local-ghost-text.png"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MODEL = "inline-ollama:qwen2.5-coder:1.5b"
 TOKEN = "screenshot"
 TYPED = "totals = sales."
+LOCAL_TYPED = "means = sales.groupby("
 # tokens as qwen2.5-coder would stream them after `totals = sales.`
 TOKENS = ['groupby', '("', 'region', '")', '["', 'revenue', '"]', '.sum', '()', '.sort', '_values',
           '(ascending', '=False', ')\n', 'totals', '.plot', '.bar', '(title', '="', 'Revenue',
@@ -47,8 +56,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_files(tmp: Path) -> None:
+def write_files(tmp: Path, local: bool) -> None:
     for name, value in SETTINGS.items():
+        if local and name == "completer-extension/inline-completer":
+            continue  # our own completer only
         path = tmp / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
@@ -63,7 +74,19 @@ def write_files(tmp: Path) -> None:
     nbformat.write(notebook, tmp / "root" / "sales.ipynb")
 
 
-def start_lab(tmp: Path, port: int, backend_url: str) -> subprocess.Popen:
+def jupyter_ai_args(backend_url: str) -> list[str]:
+    params = json.dumps({MODEL: {"base_url": backend_url}})
+    return [
+        f"--AiExtension.default_completions_model={MODEL}",
+        f"--AiExtension.model_parameters={params}",
+        "--AiExtension.enable_dask_dashboard=True",
+    ]
+
+
+LOCAL_ARGS = ["--JupyterAIInline.local_server=on"]
+
+
+def start_lab(tmp: Path, port: int, lab_args: list[str]) -> subprocess.Popen:
     env = os.environ | {
         "HOME": str(tmp),
         "JUPYTER_CONFIG_DIR": str(tmp / "config"),
@@ -72,10 +95,8 @@ def start_lab(tmp: Path, port: int, backend_url: str) -> subprocess.Popen:
         "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
     }
-    params = json.dumps({MODEL: {"base_url": backend_url}})
     args = [f"--port={port}", f"--ServerApp.token={TOKEN}", "--ServerApp.allow_root=True"]
-    args += [f"--AiExtension.default_completions_model={MODEL}"]
-    args += [f"--AiExtension.model_parameters={params}", "--AiExtension.enable_dask_dashboard=True"]
+    args += lab_args
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", *args]
     log = open(tmp / "lab.log", "wb")  # noqa: SIM115
     lab = subprocess.Popen(cmd, cwd=tmp / "root", env=env, stdout=log, stderr=log)
@@ -90,7 +111,23 @@ def start_lab(tmp: Path, port: int, backend_url: str) -> subprocess.Popen:
     raise RuntimeError(f"JupyterLab did not start:\n{(tmp / 'lab.log').read_text()[-3000:]}")
 
 
-def shoot(port: int, tmp: Path) -> None:
+def ghost_text_from_fake(page: Page) -> None:
+    page.keyboard.type(TYPED, delay=60)
+    page.locator(".jp-GhostText").filter(has_text="Revenue by region").wait_for()
+
+
+def ghost_text_from_local_model(page: Page) -> None:
+    """Wait until the local model is ready (status bar: model and mode), then type."""
+    status = page.locator(".jp-AIInline-status")
+    status.filter(has_text="completion").or_(status.filter(has_text="infill")).wait_for(
+        timeout=300_000  # the first start assembles the default model
+    )
+    page.keyboard.type(LOCAL_TYPED, delay=60)
+    page.locator(".jp-GhostText").filter(has_text=re.compile(r"\w")).wait_for(timeout=60_000)
+    page.locator(".jp-AIInline-status[data-state='idle']").wait_for()  # the stream finished
+
+
+def shoot(port: int, tmp: Path, local: bool) -> None:
     args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -103,10 +140,12 @@ def shoot(port: int, tmp: Path) -> None:
             page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()  # status bar
             page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()  # hide
             cell.locator(".cm-content").click()
-            page.keyboard.type(TYPED, delay=60)
-            page.locator(".jp-GhostText").filter(has_text="Revenue by region").wait_for()
+            (ghost_text_from_local_model if local else ghost_text_from_fake)(page)
             page.mouse.move(1, 600)  # hover shows the completer's toolbar over the code above
             page.wait_for_timeout(500)  # let it fade and the layout settle
+            if local:  # the whole window: the status bar shows the model and its mode
+                page.screenshot(path=LOCAL_OUT)
+                return
             panel = page.locator(".jp-NotebookPanel").bounding_box()
             cell_box = cell.bounding_box()
             assert panel and cell_box
@@ -120,6 +159,9 @@ def shoot(port: int, tmp: Path) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--local", action="store_true", help="the managed local model")
+    local = parser.parse_args().local
     started = time.monotonic()
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
@@ -127,10 +169,10 @@ def main() -> None:
     asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
     tmp, lab = Path(tempfile.mkdtemp(prefix="ghost-shot-")), None
     try:
-        write_files(tmp)
+        write_files(tmp, local)
         port = free_port()
-        lab = start_lab(tmp, port, fake.url)
-        shoot(port, tmp)
+        lab = start_lab(tmp, port, LOCAL_ARGS if local else jupyter_ai_args(fake.url))
+        shoot(port, tmp, local)
     except BaseException:
         print(f"failed: see {tmp}/lab.log and {tmp}/failure.png", file=sys.stderr)
         raise
@@ -138,15 +180,17 @@ def main() -> None:
         if lab is not None:
             lab.terminate()
             try:
-                lab.wait(10)
+                lab.wait(15)
             except subprocess.TimeoutExpired:
                 lab.kill()
         asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
     shutil.rmtree(tmp, ignore_errors=True)
-    prompts = [g.body.get("prompt", "") for g in fake.generations if g.path == "/api/generate"]
-    assert any(p.endswith(TYPED) and "Revenue by region" in p for p in prompts), prompts
-    print(f"wrote {OUT.relative_to(REPO)} in {time.monotonic() - started:.1f} s")
+    if not local:
+        prompts = [g.body.get("prompt", "") for g in fake.generations if g.path == "/api/generate"]
+        assert any(p.endswith(TYPED) and "Revenue by region" in p for p in prompts), prompts
+    out = LOCAL_OUT if local else OUT
+    print(f"wrote {out.relative_to(REPO)} in {time.monotonic() - started:.1f} s")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,13 @@ export interface IItem {
   token?: string | null;
 }
 
+/** The local llama-server the server extension manages, when it serves the model. */
+export interface ILocalServer {
+  state: 'starting' | 'ready' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+  /** One line: "starting local model…", the model file, or why it failed. */
+  message: string;
+}
+
 export interface IStatusMessage {
   type: 'status';
   model: string;
@@ -64,6 +71,9 @@ export interface IStatusMessage {
   base_url: string;
   source: 'jupyter-ai' | 'settings';
   suggestions: number;
+  /** llama.cpp only: fill-in-the-middle (`infill`) or prefix `completion`, once known. */
+  mode?: 'infill' | 'completion' | null;
+  local?: ILocalServer | null;
 }
 
 export interface IReplyMessage {

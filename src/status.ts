@@ -1,14 +1,16 @@
 /**
- * What the status bar shows: the model in use, idle / generating (spinner) / error (one line),
- * and the last time to first token. Errors are also notified once per distinct message.
+ * What the status bar shows: the model in use (and llama.cpp's mode), starting (the local
+ * model loads) / idle / generating (spinner) / error (one line), and the last time to first
+ * token. Errors are also notified once per distinct message.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import type { CompletionClient, IClientError } from './client';
+import type { ILocalServer } from './protocol';
 
-export type ActivityState = 'idle' | 'generating' | 'error';
+export type ActivityState = 'starting' | 'idle' | 'generating' | 'error';
 
 /** The status of the completions, fed by the client's signals. */
 export class InlineStatus {
@@ -18,6 +20,8 @@ export class InlineStatus {
       this._model = status.model;
       this._backend = status.backend;
       this._source = status.source;
+      this._mode = status.mode ?? null;
+      this._local = status.local ?? null;
       this._changed.emit();
     });
     client.stateChanged.connect((_, state) => {
@@ -44,10 +48,14 @@ export class InlineStatus {
     return this._changed;
   }
   get state(): ActivityState {
+    const local = this._local?.state;
+    if (local === 'starting' || local === 'restarting') {
+      return 'starting';
+    }
     if (this._inFlight > 0) {
       return 'generating';
     }
-    return this._error ? 'error' : 'idle';
+    return this.error ? 'error' : 'idle';
   }
   get model(): string | null {
     return this._model;
@@ -60,7 +68,16 @@ export class InlineStatus {
     return this._source;
   }
   get error(): string | null {
-    return this._error?.message ?? null;
+    const localFailed = this._local?.state === 'failed' ? this._local.message : null;
+    return this._error?.message ?? localFailed;
+  }
+  /** llama.cpp's mode: `infill` (fill in the middle) or `completion`, once known. */
+  get mode(): string | null {
+    return this._mode;
+  }
+  /** The managed local llama-server, when it serves the model. */
+  get local(): ILocalServer | null {
+    return this._local;
   }
   /** The last time to first token, in ms. */
   get timeToFirstToken(): number | null {
@@ -81,6 +98,8 @@ export class InlineStatus {
   private _model: string | null = null;
   private _backend: string | null = null;
   private _source: string | null = null;
+  private _mode: string | null = null;
+  private _local: ILocalServer | null = null;
   private _inFlight = 0;
   private _ttft: number | null = null;
   private _error: IClientError | null = null;
@@ -110,9 +129,11 @@ export class StatusWidget extends Widget {
   private _render(): void {
     const status = this._status;
     const state = status.state;
-    const model = status.model ?? 'AI inline';
+    const model = (status.model ?? 'AI inline') + (status.mode ? ` · ${status.mode}` : '');
     let detail = '';
-    if (state === 'error' && status.error) {
+    if (state === 'starting') {
+      detail = status.local!.message;
+    } else if (state === 'error' && status.error) {
       detail = status.error;
     } else if (status.timeToFirstToken !== null) {
       detail = `${status.timeToFirstToken} ms`;
@@ -123,6 +144,8 @@ export class StatusWidget extends Widget {
     const lines = [
       `AI inline completions: ${state}`,
       status.model ? `Model: ${status.model} (${status.backend}, from ${status.source})` : '',
+      status.mode ? `Mode: ${status.mode === 'infill' ? 'fill in the middle (/infill)' : 'prefix completion (/completion)'}` : '',
+      status.local ? `Local llama-server: ${status.local.message}` : '',
       status.timeToFirstToken !== null
         ? `Last time to first token: ${status.timeToFirstToken} ms`
         : '',

@@ -93,6 +93,7 @@ async def test_llamacpp_without_fim_tokens_continues_the_prefix(fake: FakeBacken
     assert await collect(llama) == "abc"
     assert [r.path for r in fake.requests] == ["/infill", "/completion", "/completion"]
     assert fake.requests[-1].body["prompt"] == PROMPT.full_prefix
+    assert fake.requests[-1].body["stop"] == ["\n\n"]  # blind to the suffix: one block
 
 
 async def test_openai_completions_with_suffix_and_key(fake: FakeBackend) -> None:

@@ -103,9 +103,10 @@ export function chunk(
 export function statusMessage(
   source: 'settings' | 'jupyter-ai' = 'settings',
   model = 'qwen2.5-coder:1.5b',
-  base_url = 'http://localhost:11434'
+  base_url = 'http://localhost:11434',
+  extra: Record<string, unknown> = {}
 ): unknown {
-  return { type: 'status', model, backend: 'ollama', base_url, source, suggestions: 1 };
+  return { type: 'status', model, backend: 'ollama', base_url, source, suggestions: 1, ...extra };
 }
 
 /** Let pending promise callbacks run. */

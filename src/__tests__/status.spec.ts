@@ -77,6 +77,39 @@ describe('InlineStatus', () => {
   });
 });
 
+describe('InlineStatus with the managed local model', () => {
+  const local = (state: string, message: string) => ({
+    backend: 'llamacpp',
+    local: { state, message }
+  });
+  const URL = 'http://127.0.0.1:41234';
+
+  it('says the local model is starting, then shows it with its mode once ready', () => {
+    const { client, socket, status } = setup();
+    client.connect();
+    socket().open();
+    const model = 'inline-llamacpp:gemma-3-270m-q4_k_m.gguf';
+    socket().receive(statusMessage('settings', model, URL, local('starting', 'starting local model…')));
+    expect(status.state).toBe('starting');
+    expect(status.local?.message).toBe('starting local model…');
+    client.request(INPUT); // waits on the server side: still "starting", not "generating"
+    expect(status.state).toBe('starting');
+    socket().receive(statusMessage('settings', model, URL, { ...local('ready', 'gemma'), mode: 'completion' }));
+    expect(status.state).toBe('generating');
+    expect(status.mode).toBe('completion');
+  });
+
+  it('shows why the local model failed as an error', () => {
+    const { client, socket, status } = setup();
+    client.connect();
+    socket().open();
+    const why = 'local model failed: Model file /m.gguf is not a GGUF file';
+    socket().receive(statusMessage('settings', 'inline-llamacpp:m.gguf', URL, local('failed', why)));
+    expect(status.state).toBe('error');
+    expect(status.error).toBe(why);
+  });
+});
+
 describe('toServerSettings', () => {
   it('maps missing, blank and invalid values to null', () => {
     expect(toServerSettings({})).toEqual({

@@ -23,6 +23,7 @@ from .base import Backend
 
 Mode = Literal["infill", "completion"]
 
+BLOCK_END = "\n\n"
 MAX_PREDICT_MS = 4000
 """Server-side cap on generation time once a newline was produced."""
 
@@ -114,7 +115,11 @@ class LlamaCppBackend(Backend):
         }
 
     def completion_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
-        return {"prompt": prompt.full_prefix, **self.sampling_fields(sampling)}
+        """The prefix alone: the model cannot see the suffix nor where the cell ends, so it
+        stops at the first blank line (the block's end) instead of writing further cells."""
+        fields = self.sampling_fields(sampling)
+        fields["stop"] = [*fields.get("stop", ()), BLOCK_END]
+        return {"prompt": prompt.full_prefix, **fields}
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         if self.has_infill is not False:
