@@ -9,6 +9,7 @@ tokens: `/infill` answers 501, so the backend uses `/completion`). Every server 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -35,6 +36,7 @@ from jupyter_ai_inline.server.local_model import (  # noqa: E402
     LocalModelError,
     ModelFileError,
 )
+from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
@@ -114,6 +116,25 @@ async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
     assert await backend.detect_mode() == "completion"  # /infill answered 501
     tokens, finals = await collect(prov, request(prefix="# print the numbers 1 to 3\n"))
     assert finals[tokens[0]].strip(), "gemma produced no text"
+
+
+async def test_jupyter_ai_provider_without_base_url_uses_the_managed_server(fim_model) -> None:
+    managed = ManagedModel(
+        LocalLlamaServer(fim_model, ctx_size=2048, threads=2), logging.getLogger()
+    )
+    prov = LlamaCppInlineProvider(model_id="anything", max_tokens=8)
+    assert prov.config.base_url == "http://localhost:8080"  # no managed server yet
+    managed.start()
+    try:
+        await managed.wait_ready(60, lambda: False)
+        prov = LlamaCppInlineProvider(model_id="anything", max_tokens=8)
+        assert prov.config.base_url == managed.base_url
+        tokens, finals = await collect(prov, request())
+        assert set(finals) == set(tokens) and prov.completer.backend.mode == "infill"
+    finally:
+        await aclose_clients()
+        await managed.stop()
+    assert ManagedModel.running is None
 
 
 async def test_two_concurrent_suggestions_use_two_slots(fim_server) -> None:
