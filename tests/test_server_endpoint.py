@@ -49,6 +49,17 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
     assert {r.body["model"] for r in backend.requests} == {"from-browser"}
 
 
+async def test_status_says_which_mode_a_llamacpp_server_uses(jp_ws_fetch, backend_port) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port) as backend:
+        backend.llamacpp_fim = False
+        client.send(type="configure", settings={"backend": "llamacpp"})
+        first, probed = await client.receive(), await client.receive()
+        assert first["backend"] == "llamacpp" and first["mode"] is None  # not known yet
+        assert probed["mode"] == "completion" and probed["local"] is None
+        assert [r.path for r in backend.requests] == ["/infill"]  # one probe, answered 501
+
+
 async def test_server_defaults_when_the_browser_sets_nothing(jp_ws_fetch, backend_port) -> None:
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port) as backend:

@@ -119,7 +119,12 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.send(status(self.chosen, self.source, mode, local and local.status()))
 
     async def probe_mode(self, backend: LlamaCppBackend) -> None:
-        if await backend.detect_mode() is not None and backend is self.completer.backend:
+        try:
+            mode = await backend.detect_mode()
+        except Exception:  # the status simply shows no mode
+            self.log.debug("Could not learn llama.cpp's mode", exc_info=True)
+            return
+        if mode is not None and self.completer is not None and backend is self.completer.backend:
             self.send_status()
 
     def current_completer(self) -> tuple[InlineCompleter, bool]:
