@@ -31,6 +31,14 @@ def dask_without_dashboard(monkeypatch) -> None:
     monkeypatch.setattr(AiExtension, "_get_dask_client", dask_client)
 
 
+@pytest.fixture(autouse=True)
+def jupyter_ai_files_in_tmp(monkeypatch, tmp_path) -> None:
+    """Jupyter AI computes its index folder from the real user's data dir at import."""
+    from jupyter_ai.chat_handlers import learn
+
+    monkeypatch.setattr(learn, "INDEX_SAVE_DIR", str(tmp_path / "jupyter_ai" / "indices"))
+
+
 @pytest.fixture
 def backend_port(unused_tcp_port_factory) -> int:
     return unused_tcp_port_factory()
@@ -53,6 +61,11 @@ def jp_server_config(backend_port: int, tmp_path) -> dict:
             "model_parameters": {
                 model: {"base_url": f"http://127.0.0.1:{backend_port}", "suggestions": 2}
             },
+        },
+        # Jupyter AI's settings file, also from the real user's data dir by default
+        "ConfigManager": {
+            "config_path": str(tmp_path / "jupyter_ai" / "config.json"),
+            "schema_path": str(tmp_path / "jupyter_ai" / "config_schema.json"),
         },
         "YDocExtension": {"document_save_delay": 3600},  # keep edits unsaved
         "SQLiteYStore": {"db_path": str(tmp_path / "ystore.db")},
