@@ -133,6 +133,11 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         changed = config != self.chosen or self.completer is None
         if changed:
             self.chosen, self.completer = config, config.completer()
+            local = self.app.local
+            backend = self.completer.backend
+            if local and local.mode and is_local(self.app, config):
+                assert isinstance(backend, LlamaCppBackend)
+                backend.has_infill = local.mode == "infill"  # known: no probe needed
         assert self.completer is not None
         return self.completer, changed
 
