@@ -15,7 +15,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..engine import CompletionRequest, InlineCompleter
-from ..engine.backends.llamacpp import LlamaCppBackend
+from ..engine.backends.llamacpp import LlamaCppBackend, Mode
 from ..engine.completer import Run
 from ..engine.config import ModelConfig
 from ..engine.protocol import stream_replies
@@ -103,20 +103,23 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.send({"type": "error", "reply_to": reply_to, "error": error})
 
     def send_status(self) -> None:
-        """The chosen model, its llama.cpp mode (probed once the server can answer) and the
-        local server's state when it serves the model."""
-        assert self.chosen is not None and self.completer is not None
+        """The chosen model, llama.cpp's mode and the state of the managed local server
+        when it serves the model."""
+        assert self.chosen is not None
         local = self.app.local if is_local(self.app, self.chosen) else None
-        backend = self.completer.backend
-        mode = backend.mode if isinstance(backend, LlamaCppBackend) else None
-        if (
-            isinstance(backend, LlamaCppBackend)
-            and mode is None
-            and (local is None or local.ready)
-            and (self.mode_probe is None or self.mode_probe.done())
-        ):
-            self.mode_probe = asyncio.create_task(self.probe_mode(backend))
+        mode = self.llama_mode(local is None or local.ready)
         self.send(status(self.chosen, self.source, mode, local and local.status()))
+
+    def llama_mode(self, reachable: bool) -> Mode | None:
+        """llama.cpp's mode; while unknown, learn it in the background (then a new status)."""
+        assert self.completer is not None
+        backend = self.completer.backend
+        if not isinstance(backend, LlamaCppBackend):
+            return None
+        probing = self.mode_probe is not None and not self.mode_probe.done()
+        if backend.mode is None and reachable and not probing:
+            self.mode_probe = asyncio.create_task(self.probe_mode(backend))
+        return backend.mode
 
     async def probe_mode(self, backend: LlamaCppBackend) -> None:
         try:
