@@ -60,6 +60,20 @@ async def test_status_says_which_mode_a_llamacpp_server_uses(jp_ws_fetch, backen
         assert [r.path for r in backend.requests] == ["/infill"]  # one probe, answered 501
 
 
+async def test_mode_arrives_when_settings_change_during_the_probe(
+    jp_ws_fetch, backend_port
+) -> None:
+    client = await connect(jp_ws_fetch)
+    async with FakeBackend(port=backend_port) as backend:
+        backend.llamacpp_fim = False
+        client.send(type="configure", settings={"backend": "llamacpp"})
+        client.send(type="configure", settings={"backend": "llamacpp", "maxTokens": 5})
+        statuses = [await client.receive()]
+        while statuses[-1]["mode"] is None:  # bounded: receive() waits 10 s at most
+            statuses.append(await client.receive())
+        assert statuses[-1]["mode"] == "completion"
+
+
 async def test_server_defaults_when_the_browser_sets_nothing(jp_ws_fetch, backend_port) -> None:
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port) as backend:

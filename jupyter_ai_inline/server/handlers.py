@@ -66,6 +66,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.completer: InlineCompleter | None = None
         self.inflight: dict[int, tuple[Run, asyncio.Task[None]]] = {}
         self.mode_probe: asyncio.Task[None] | None = None
+        self.probed: LlamaCppBackend | None = None
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -75,6 +76,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
+        self.set_nodelay(True)  # each chunk at once: Nagle would hold small writes ~40 ms
         if self.app.local is not None:
             self.app.local.listeners.add(self.send_status)
         self.current_completer()
@@ -117,7 +119,10 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         if not isinstance(backend, LlamaCppBackend):
             return None
         probing = self.mode_probe is not None and not self.mode_probe.done()
-        if backend.mode is None and reachable and not probing:
+        if backend.mode is None and reachable and not (probing and self.probed is backend):
+            if self.mode_probe is not None:
+                self.mode_probe.cancel()  # of a completer replaced meanwhile
+            self.probed = backend
             self.mode_probe = asyncio.create_task(self.probe_mode(backend))
         return backend.mode
 
