@@ -294,6 +294,26 @@ def shown_tokens(fake: FakeBackend, request: InlineCompletionRequest) -> int:
     return next((g.tokens_sent for g in fake.generations if g.body is last.body), 0)
 
 
+async def send_burst(
+    stream: StreamFn, requests: Sequence[InlineCompletionRequest]
+) -> tuple[list[StreamRecord], list[Exception], int, float]:
+    """Each request in its own task, BURST_INTERVAL apart; wait for all (bounded by
+    BURST_TIMEOUT, then cancelled). Records, failures, unfinished count and seconds."""
+    records: list[StreamRecord] = []
+    tasks: list[asyncio.Task[None]] = []
+    start = time.perf_counter()
+    for i, request in enumerate(requests):
+        await asyncio.sleep(max(0.0, start + i * BURST_INTERVAL - time.perf_counter()))
+        records.append(StreamRecord(time.perf_counter()))
+        tasks.append(asyncio.create_task(consume(stream, request, records[-1])))
+    _, pending = await asyncio.wait(tasks, timeout=BURST_TIMEOUT)
+    for task in pending:
+        task.cancel()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    failed = [o for o in outcomes if isinstance(o, Exception)]  # not the cancelled ones
+    return records, failed, len(pending), time.perf_counter() - start
+
+
 async def typing_burst(
     name: str, make_stream: Callable[[str], StreamFn], config: Config
 ) -> BurstResult:
@@ -305,20 +325,8 @@ async def typing_burst(
         tokens=tokens, first_token_delay=BURST_TTFT, token_delay=BURST_TOKEN_DELAY, slots=1
     ) as fake:
         stream = make_stream(fake.url)  # one provider for the whole burst, as per websocket
-        records: list[StreamRecord] = []
-        tasks: list[asyncio.Task[None]] = []
-        start = time.perf_counter()
-        for i, request in enumerate(requests):
-            await asyncio.sleep(max(0.0, start + i * BURST_INTERVAL - time.perf_counter()))
-            records.append(StreamRecord(time.perf_counter()))
-            tasks.append(asyncio.create_task(consume(stream, request, records[-1])))
-        _, pending = await asyncio.wait(tasks, timeout=BURST_TIMEOUT)
-        for task in pending:
-            task.cancel()
-        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-        seconds = time.perf_counter() - start
+        records, failed, unfinished, seconds = await send_burst(stream, requests)
         await fake.wait_until(lambda: fake.active == 0)
-        failed = [o for o in outcomes if isinstance(o, Exception)]
         for error in failed:
             print(f"<!-- {name}: a request failed: {error!r} -->", file=sys.stderr)
         return BurstResult(
@@ -327,7 +335,7 @@ async def typing_burst(
             tokens_generated=fake.tokens_generated,
             tokens_shown=shown_tokens(fake, requests[-1]),
             replies=sum(len(record.replies) for record in records),
-            unfinished=len(pending),
+            unfinished=unfinished,
             failed=len(failed),
             seconds=seconds,
         )
@@ -533,6 +541,15 @@ def report_overhead(results: dict[str, OverheadStats]) -> list[Verdict]:
     ]
 
 
+def ratio_verdict(r: BurstResult) -> Verdict:
+    """Tokens generated per token shown, against BURST_RATIO_TARGET."""
+    return Verdict(
+        f"{r.provider}: generated/shown <= {BURST_RATIO_TARGET}",
+        r.ratio is not None and r.ratio <= BURST_RATIO_TARGET,
+        f"{r.tokens_generated} generated / {r.tokens_shown} shown",
+    )
+
+
 def report_burst(results: list[BurstResult]) -> list[Verdict]:
     print(
         f"## 2. Typing burst: {BURST_INTERVAL * 1000:.0f} ms apart, one slot, "
@@ -575,13 +592,7 @@ def report_burst(results: list[BurstResult]) -> list[Verdict]:
                 "no text" if first is None else f"{first:.1f} ms",
             )
         )
-        verdicts.append(
-            Verdict(
-                f"{r.provider}: generated/shown <= {BURST_RATIO_TARGET}",
-                r.ratio is not None and r.ratio <= BURST_RATIO_TARGET,
-                f"{r.tokens_generated} generated / {r.tokens_shown} shown",
-            )
-        )
+        verdicts.append(ratio_verdict(r))
     return verdicts
 
 

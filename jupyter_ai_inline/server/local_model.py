@@ -104,7 +104,7 @@ def default_model_path(cache_dir: str | Path | None = None) -> Path:
     return path
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: on Linux, get SIGTERM when Jupyter dies without stopping
     us (killed outright), instead of living on as an orphan holding the model in memory."""
     if sys.platform.startswith("linux"):
@@ -306,7 +306,7 @@ class LocalLlamaServer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ},
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)

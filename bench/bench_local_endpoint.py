@@ -1,0 +1,164 @@
+"""A real `jupyter server` with our extension, and a browser tab's websocket to it.
+
+Used by `bench_local.py` (section 1) to time our completions endpoint the way the browser
+reaches it. The server is a subprocess on a free 127.0.0.1 port, with token auth, throw-away
+config, data and runtime directories (so no user setting, e.g. a Jupyter AI completions
+model, picks another model), no local llama-server of its own (`local_server=off`) and our
+`llamacpp` backend pointed at the benchmark's llama-server. The installed server extensions
+(JupyterLab, Jupyter AI, ...) load too, as in a user's Jupyter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from jupyter_ai_inline.server.app import WEBSOCKET_PATH
+from jupyter_ai_inline.server.local_model import die_with_parent, free_port
+
+TOKEN = secrets.token_hex(16)
+AUTH = {"Authorization": f"token {TOKEN}"}
+STARTUP_TIMEOUT = 90.0  # s, Jupyter importing its extensions on 2 busy cores
+STOP_TIMEOUT = 10.0  # s, after SIGTERM, then SIGKILL
+RECEIVE_TIMEOUT = 30.0  # s, one websocket message
+
+
+@contextlib.asynccontextmanager
+async def jupyter_server(llama_url: str, workdir: Path) -> AsyncIterator[str]:
+    """Run Jupyter with our extension talking to `llama_url`; yield its base URL. The
+    process is terminated on the way out, whatever happened."""
+    dirs = {name: workdir / name for name in ("root", "config", "data", "runtime")}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_DATA_DIR": str(dirs["data"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+    }
+    port = free_port()
+    command = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={dirs['root']}", f"--IdentityProvider.token={TOKEN}",
+        "--ServerApp.jpserver_extensions={'jupyter_ai_inline': True}",
+        "--JupyterAIInline.local_server=off", "--JupyterAIInline.backend=llamacpp",
+        f"--JupyterAIInline.base_url={llama_url}",
+    ]  # fmt: skip
+    log_path = workdir / "jupyter.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            preexec_fn=die_with_parent,  # no orphan if the benchmark is killed outright
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_answering(process, url, log_path)
+        yield url
+    finally:
+        await terminate(process)
+
+
+async def wait_answering(process: asyncio.subprocess.Process, url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    async with httpx.AsyncClient(timeout=2.0, headers=AUTH) as client:
+        while True:
+            if process.returncode is not None:
+                text = await asyncio.to_thread(log.read_text, errors="replace")
+                tail = text.splitlines()[-20:]
+                raise RuntimeError(
+                    f"jupyter server exited with code {process.returncode}:\n" + "\n".join(tail)
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{url}/api/status")).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"jupyter server did not answer within {STARTUP_TIMEOUT} s")
+            await asyncio.sleep(0.2)
+
+
+async def terminate(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+class Tab:
+    """A browser tab's completions websocket; every wait is bounded."""
+
+    def __init__(self, connection: WebSocketClientConnection) -> None:
+        self.connection = connection
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def opened(cls, jupyter_url: str, max_tokens: int) -> AsyncIterator[Tab]:
+        """Connect, set `maxTokens`, and wait until the status names the llama.cpp mode
+        (the extension probes it), so no timed request waits for the probe."""
+        ws_url = jupyter_url.replace("http", "ws", 1) + "/" + WEBSOCKET_PATH
+        connection = await asyncio.wait_for(
+            websocket_connect(HTTPRequest(ws_url, headers=AUTH)), RECEIVE_TIMEOUT
+        )
+        tab = cls(connection)
+        try:
+            tab.send(type="configure", settings={"maxTokens": max_tokens})
+            await asyncio.wait_for(tab.until_mode(), RECEIVE_TIMEOUT)
+            yield tab
+        finally:
+            connection.close()
+
+    def send(self, **message: Any) -> None:
+        self.connection.write_message(json.dumps(message))
+
+    async def receive(self) -> dict[str, Any]:
+        message = await asyncio.wait_for(self.connection.read_message(), RECEIVE_TIMEOUT)
+        if message is None:
+            raise RuntimeError("the completions websocket closed")
+        return json.loads(message)
+
+    async def until_mode(self) -> None:
+        while (status := await self.receive())["type"] != "status" or status["mode"] is None:
+            pass
+
+    async def first_text(self, number: int, prefix: str, suffix: str) -> float:
+        """Seconds from sending a request to the first stream chunk with text (or to its
+        `done` chunk if it shows none); then reads until every suggestion is done."""
+        started = time.perf_counter()
+        self.send(type="request", number=number, prefix=prefix, suffix=suffix, mime="text/x-python")
+        first: float | None = None
+        suggestions: int | None = None
+        done = 0
+        while suggestions is None or done < suggestions:
+            message = await self.receive()
+            if message.get("reply_to") != number:
+                continue  # a status update
+            if message.get("error"):
+                raise RuntimeError(message["error"]["title"])
+            if message["type"] == "reply":
+                suggestions = len(message["list"]["items"])
+            elif message["type"] == "stream":
+                if first is None and (message["response"]["insertText"] or message["done"]):
+                    first = time.perf_counter() - started
+                done += message["done"]
+        assert first is not None, "the endpoint showed no text"
+        return first
