@@ -5,7 +5,8 @@ no XSRF check) and exposes JupyterLab's objects as `window.jupyterapp`.
 
 Playwright's webServer (playwright.config.js) starts `jupyter lab --config` with this file, with
 JUPYTER_DATA_DIR, JUPYTER_CONFIG_DIR, JUPYTERLAB_SETTINGS_DIR, ... pointing at a scratch
-directory and JAI_FAKE_MODEL_URL at the fake model server (fake_model_server.py).
+directory and JAI_FAKE_MODEL_URL at the fake model server (fake_model_server.py), or, with
+JAI_UI_TEST_LOCAL_MODEL set to a GGUF file, the managed local llama-server serving it.
 """
 
 import json
@@ -54,11 +55,18 @@ if (_build / "package.json").exists():
     _galata = [_galata] if isinstance(_galata, str) else list(_galata)
     c.LabServerApp.extra_labextensions_path = [str(_link_dir), *_galata]
 
-# The model: Ollama's API on the fake server, two suggestions so that cycling shows.
-c.JupyterAIInline.backend = "ollama"
-c.JupyterAIInline.base_url = os.environ.get("JAI_FAKE_MODEL_URL", "http://127.0.0.1:11435")
-c.JupyterAIInline.model = "fake-coder"
-c.JupyterAIInline.suggestions = 2
+if os.environ.get("JAI_UI_TEST_LOCAL_MODEL"):
+    # The local-model pass (tests/local_model.spec.ts): the managed llama-server with that file.
+    c.JupyterAIInline.local_server = "on"
+    c.JupyterAIInline.local_model_path = os.environ["JAI_UI_TEST_LOCAL_MODEL"]
+    c.JupyterAIInline.local_ctx_size = 2048
+    c.JupyterAIInline.local_parallel = 1
+else:
+    # The model: Ollama's API on the fake server, two suggestions so that cycling shows.
+    c.JupyterAIInline.backend = "ollama"
+    c.JupyterAIInline.base_url = os.environ.get("JAI_FAKE_MODEL_URL", "http://127.0.0.1:11435")
+    c.JupyterAIInline.model = "fake-coder"
+    c.JupyterAIInline.suggestions = 2
 
 # Uncomment to set server log level to debug level
 # c.ServerApp.log_level = "DEBUG"
