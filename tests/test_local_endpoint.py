@@ -6,6 +6,7 @@ server is configured with, then starts the extension's local server as Jupyter w
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from pathlib import Path
@@ -169,3 +170,14 @@ def test_when_the_local_server_starts(settings: dict, wanted: bool) -> None:
 
     app = JupyterAIInline(config=Config({"JupyterAIInline": settings}))
     assert app.wants_local_model() is wanted
+
+
+async def test_bad_local_settings_are_logged_not_raised(caplog) -> None:
+    from traitlets.config import Config
+
+    settings = {"local_server": "on", "local_parallel": 0}
+    app = JupyterAIInline(config=Config({"JupyterAIInline": settings}))
+    app.log = logging.getLogger(__name__)  # the app's own logger does not propagate
+    await app._start_jupyter_server_extension(None)
+    assert app.local is None
+    assert "parallel must be within 1..16, not 0" in caplog.text

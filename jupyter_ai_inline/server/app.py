@@ -87,14 +87,18 @@ class JupyterAIInline(ExtensionApp):
             return
         if "backend" not in self.configured():
             self.backend = "llamacpp"
-        server = LocalLlamaServer(
-            self.local_model_path or None,
-            ctx_size=self.local_ctx_size,
-            parallel=self.local_parallel,
-            threads=self.local_threads or None,
-            startup_timeout=self.local_startup_timeout,
-            logger=self.log,
-        )
+        try:
+            server = LocalLlamaServer(
+                self.local_model_path or None,
+                ctx_size=self.local_ctx_size,
+                parallel=self.local_parallel,
+                threads=self.local_threads or None,
+                startup_timeout=self.local_startup_timeout,
+                logger=self.log,
+            )
+        except ValueError as exc:  # e.g. local_parallel = 0
+            self.log.error("The local model cannot run: %s", exc)
+            return
         self.local = ManagedModel(server, self.log)
         self.local.start()
 
