@@ -5,7 +5,7 @@ import {
   IFirstToken,
   UNREACHABLE
 } from '../client';
-import { chunk, flush, INPUT, makeClient, reply, statusMessage } from './fakes';
+import { chunk, flush, INPUT, makeClient, openClient, reply, statusMessage } from './fakes';
 
 const SETTINGS = {
   backend: 'ollama' as const,
@@ -19,9 +19,7 @@ const SETTINGS = {
 
 /** A connected client with one request whose reply announced `tokens`. */
 async function connectedRequest(tokens: string[]) {
-  const { client, socket } = makeClient();
-  client.connect();
-  socket().open();
+  const { client, socket } = openClient();
   const handle = client.request(INPUT);
   socket().receive(reply(handle.number, tokens));
   await handle.reply;
@@ -109,9 +107,7 @@ describe('CompletionClient messages', () => {
   });
 
   it('ignores chunks of unknown tokens and of other requests', async () => {
-    const { client, socket } = makeClient();
-    client.connect();
-    socket().open();
+    const { client, socket } = openClient();
     const one = client.request(INPUT);
     const two = client.request({ ...INPUT, cell_id: 'cell-2' });
     socket().receive(reply(one.number, ['t1']));
@@ -132,11 +128,7 @@ describe('CompletionClient messages', () => {
   });
 
   it('surfaces an error chunk on the item and as a notified error, and ends the stream', async () => {
-    const { client, socket } = makeClient();
-    const errors: IClientError[] = [];
-    client.errorOccurred.connect((_, e) => errors.push(e));
-    client.connect();
-    socket().open();
+    const { client, socket, errors } = openClient();
     const handle = client.request(INPUT);
     socket().receive(reply(handle.number, ['t']));
     await handle.reply;
@@ -165,11 +157,7 @@ describe('CompletionClient messages', () => {
   });
 
   it('settles a pending fetch with an empty list on an error message for it', async () => {
-    const { client, socket } = makeClient();
-    const errors: IClientError[] = [];
-    client.errorOccurred.connect((_, e) => errors.push(e));
-    client.connect();
-    socket().open();
+    const { client, socket, errors } = openClient();
     const handle = client.request(INPUT);
     socket().receive({
       type: 'error',
@@ -211,9 +199,7 @@ describe('CompletionClient messages', () => {
 
 describe('CompletionClient cancellation', () => {
   it('cancels the previous request of the same cell when a newer fetch supersedes it', async () => {
-    const { client, socket } = makeClient();
-    client.connect();
-    socket().open();
+    const { client, socket } = openClient();
     const old = client.request(INPUT);
     socket().receive(reply(old.number, ['old']));
     await old.reply;
@@ -233,9 +219,7 @@ describe('CompletionClient cancellation', () => {
   });
 
   it('settles a superseded fetch that had no reply yet with an empty list', async () => {
-    const { client, socket } = makeClient();
-    client.connect();
-    socket().open();
+    const { client, socket } = openClient();
     const old = client.request(INPUT);
     const newer = client.request(INPUT);
     expect(await old.reply).toEqual({ items: [] });
@@ -293,11 +277,7 @@ describe('CompletionClient connection', () => {
 
   it('settles pending fetches and ends streams when the socket closes', async () => {
     jest.useFakeTimers();
-    const { client, socket } = makeClient();
-    const errors: IClientError[] = [];
-    client.errorOccurred.connect((_, e) => errors.push(e));
-    client.connect();
-    socket().open();
+    const { client, socket, errors } = openClient();
     const streaming = client.request(INPUT);
     socket().receive(reply(streaming.number, ['t']));
     await streaming.reply;
@@ -434,9 +414,7 @@ describe('CompletionClient connection', () => {
 
   it('dispose closes the socket, stops reconnecting and settles everything', async () => {
     jest.useFakeTimers();
-    const { client, sockets, socket } = makeClient();
-    client.connect();
-    socket().open();
+    const { client, sockets, socket } = openClient();
     const handle = client.request(INPUT);
     const ws = socket();
     client.dispose();

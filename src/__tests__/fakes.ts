@@ -1,5 +1,5 @@
 /** A fake WebSocket and helpers for the client tests. */
-import { CompletionClient, IClientOptions, ISocket } from '../client';
+import { CompletionClient, IClientError, IClientOptions, ISocket } from '../client';
 
 export class FakeSocket implements ISocket {
   constructor(url: string) {
@@ -64,6 +64,18 @@ export function makeClient(options: Partial<IClientOptions> = {}): {
     ...options
   });
   return { client, sockets, socket: () => sockets[sockets.length - 1] };
+}
+
+/** A client connected to an open socket; its errors are recorded in `errors`. */
+export function openClient(options: Partial<IClientOptions> = {}): ReturnType<
+  typeof makeClient
+> & { errors: IClientError[] } {
+  const made = makeClient(options);
+  const errors: IClientError[] = [];
+  made.client.errorOccurred.connect((_, e) => errors.push(e));
+  made.client.connect();
+  made.socket().open();
+  return { ...made, errors };
 }
 
 export const INPUT = {
