@@ -194,7 +194,6 @@ class LocalLlamaServer:
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
         self._tail: collections.deque[str] = collections.deque(maxlen=40)
-        self._ready = asyncio.Event()
 
     # -- public ------------------------------------------------------------------------------
 
@@ -257,9 +256,6 @@ class LocalLlamaServer:
             raise
         self._watcher = asyncio.create_task(self._watch(), name="llama-server watcher")
 
-    async def wait_ready(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
-
     async def stop(self) -> None:
         """Stop supervising and end the process: SIGTERM, then SIGKILL after `stop_timeout`."""
         self._stopping = True
@@ -296,7 +292,6 @@ class LocalLlamaServer:
         return cmd + self.extra_args
 
     async def _spawn_and_wait(self) -> None:
-        self._ready.clear()
         self._tail.clear()
         cmd = self.command()
         self.log.info("Starting llama-server: %s", " ".join(cmd))
@@ -311,7 +306,6 @@ class LocalLlamaServer:
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)
         self.state = "ready"
-        self._ready.set()
         self.log.info("llama-server ready at %s (pid %s)", self.base_url, self.process.pid)
 
     async def _forward(self, process: asyncio.subprocess.Process) -> None:
@@ -378,7 +372,6 @@ class LocalLlamaServer:
                     await asyncio.wait_for(self._reader, 2)
             if self._stopping:
                 return
-            self._ready.clear()
             if time.monotonic() - started > self.stable_after:
                 backoff, failures = self.backoff_initial, 0
             failures += 1
@@ -419,4 +412,3 @@ class LocalLlamaServer:
         if reader is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(reader, 2)
-        self._ready.clear()

@@ -83,14 +83,14 @@ class ManagedModel:
         self.listeners.clear()
         await self.server.stop()
 
-    async def wait_ready(self, timeout: float, cancelled: Callable[[], bool]) -> bool:
-        """Wait until the server can answer; False if `cancelled()` first. Raises
-        `LocalModelError` (one readable line) if it failed or is still starting at timeout."""
+    async def wait_ready(self, timeout: float, cancelled: Callable[[], bool]) -> None:
+        """Wait until the server can answer, or until `cancelled()`. Raises `LocalModelError`
+        (one readable line) if it failed or is still starting at timeout."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.ready:
             if cancelled():
-                return False
+                return
             if self.state in ("failed", "stopped", "stopping"):
                 raise LocalModelError(self.server.status)
             if loop.time() > deadline:
@@ -98,7 +98,6 @@ class ManagedModel:
                     f"The local model is still starting after {timeout:g} s: see the Jupyter log"
                 )
             await asyncio.sleep(READY_POLL_SECONDS)
-        return True
 
     def status(self) -> dict[str, Any]:
         """The `local` part of a status message: state and one line for the status bar."""
