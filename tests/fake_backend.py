@@ -271,7 +271,7 @@ class FakeBackend:
         self.openai_no_completions = openai_no_completions
         self.llamacpp_fim = llamacpp_fim
         self.port = port  # 0: any free port
-        # close the connection of this many next generation requests without answering,
+        # close the connection of this many next generation or /props requests unanswered,
         # as llama-server may on a kept-alive connection right after a stream ends
         self.drop_requests = drop_requests
         self.url = ""
@@ -433,9 +433,7 @@ class FakeBackend:
         headers = {k.lower(): v for k, v in request.headers.items()}
         peer = request.transport.get_extra_info("peername") if request.transport else None
         self.requests.append(RecordedRequest(path, body or {}, headers, peer))
-        if self.drop_requests > 0 and request.transport is not None:
-            self.drop_requests -= 1
-            request.transport.close()
+        if self._drop(request):
             return web.Response(status=499)  # never sent: the connection is gone
         if (rejection := self._reject(path, api, body)) is not None:
             return rejection
@@ -517,7 +515,17 @@ class FakeBackend:
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    def _drop(self, request: web.BaseRequest) -> bool:
+        """Close the connection instead of answering, while `drop_requests` says so."""
+        if self.drop_requests > 0 and request.transport is not None:
+            self.drop_requests -= 1
+            request.transport.close()
+            return True
+        return False
+
     async def _props(self, request: web.Request) -> web.Response:
+        if self._drop(request):
+            return web.Response(status=499)
         settings = {"n_ctx": 4096, "params": {"n_predict": -1, "temperature": 0.8}}
         props = {"default_generation_settings": settings, "total_slots": self.slots or 1}
         return web.json_response({**props, "model_path": "/models/fake.gguf"})

@@ -186,3 +186,10 @@ async def test_a_connection_closed_before_answering_is_retried_once(fake: FakeBa
     fake.drop_requests = 2
     with pytest.raises(BadResponse):
         await collect(backend(LlamaCppBackend, fake.url))
+
+
+async def test_props_survive_a_connection_closed_before_answering(fake: FakeBackend) -> None:
+    fake.drop_requests = 1
+    info = await backend(LlamaCppBackend, fake.url).describe()
+    assert info["total_slots"] == 1 and info["model_path"] == "/models/fake.gguf"
+    assert fake.drop_requests == 0  # the first /props was dropped, the second answered

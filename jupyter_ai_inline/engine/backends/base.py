@@ -65,7 +65,9 @@ class Backend(ABC):
     ) -> AsyncIterator[httpx.Response]:
         """POST and hold the streamed response open; leaving the block closes it."""
         try:
-            response = await self._send(f"{self.base_url}{path}", payload)
+            url = f"{self.base_url}{path}"
+            request = self.client.build_request("POST", url, json=payload, headers=self.headers())
+            response = await self.send(request)
             try:
                 if response.status_code >= 400:
                     body = await _read_bounded(response)
@@ -93,15 +95,15 @@ class Backend(ABC):
         except httpx.HTTPError as exc:
             raise BackendError(f"{self.label} request failed: {type(exc).__name__}") from None
 
-    async def _send(self, url: str, payload: dict[str, Any]) -> httpx.Response:
-        """Send and read the response head. A pooled connection that the server closed just
-        as we reused it (llama-server does so right after a stream ends) fails before any
-        response: that request is sent once more, on a new connection."""
-        request = self.client.build_request("POST", url, json=payload, headers=self.headers())
+    async def send(self, request: httpx.Request, *, stream: bool = True) -> httpx.Response:
+        """Send and read the response head (and body unless `stream`). A pooled connection
+        that the server closed just as we reused it (llama-server does so right after a
+        stream ends) fails before any response: that request is sent once more, on a new
+        connection."""
         try:
-            return await self.client.send(request, stream=True)
+            return await self.client.send(request, stream=stream)
         except httpx.RemoteProtocolError:
-            return await self.client.send(request, stream=True)
+            return await self.client.send(request, stream=stream)
 
     def status_error(self, status: int, body: str) -> InlineError:
         """Turn an error status into a readable error (subclasses refine 404)."""

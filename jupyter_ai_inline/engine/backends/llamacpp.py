@@ -53,7 +53,8 @@ class LlamaCppBackend(Backend):
         async with self._props_lock:
             if self._props is None:
                 try:
-                    response = await self.client.get(f"{self.base_url}/props")
+                    request = self.client.build_request("GET", f"{self.base_url}/props")
+                    response = await self.send(request, stream=False)
                     data = response.json() if response.status_code == 200 else {}
                 except (httpx.HTTPError, ValueError):
                     return {}  # not cached: the server may come up later
