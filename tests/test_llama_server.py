@@ -292,7 +292,7 @@ async def test_default_model_is_assembled_and_verified(tmp_path: Path) -> None:
 
 
 async def test_the_server_dies_with_a_killed_jupyter(fim_model: Path, tmp_path: Path) -> None:
-    """No orphan: the server gets SIGTERM when its parent is killed outright."""
+    """No orphan: the server gets SIGKILL when its parent is killed outright."""
     import sys
 
     script = tmp_path / "parent.py"
@@ -323,12 +323,23 @@ async def test_the_server_dies_with_a_killed_jupyter(fim_model: Path, tmp_path: 
                 break
             await asyncio.sleep(0.1)
         else:
+            state = _proc_status(server_pid)
             os.kill(server_pid, signal.SIGKILL)
-            pytest.fail("llama-server outlived its killed parent")
+            pytest.fail(f"llama-server outlived its killed parent: {state}")
     finally:
         if parent.returncode is None:
             parent.kill()
             await parent.wait()
+
+
+def _proc_status(pid: int) -> str:
+    """The lines of /proc/<pid>/status that explain why a process is still alive."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as exc:
+        return str(exc)
+    keys = ("State", "PPid", "SigBlk", "SigIgn", "SigCgt")
+    return "; ".join(line for line in lines if line.startswith(keys))
 
 
 def _is_zombie(pid: int) -> bool:

@@ -22,6 +22,7 @@ import asyncio
 import collections
 import contextlib
 import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -104,12 +105,16 @@ def default_model_path(cache_dir: str | Path | None = None) -> Path:
     return path
 
 
-def die_with_parent() -> None:
-    """In the child, before exec: on Linux, get SIGTERM when Jupyter dies without stopping
-    us (killed outright), instead of living on as an orphan holding the model in memory."""
+def die_with_parent(parent_pid: int) -> None:
+    """In the child, before exec: on Linux, get SIGKILL when Jupyter dies without stopping
+    us (killed outright), instead of living on as an orphan holding the model in memory.
+    SIGKILL, not SIGTERM: an orphan has nothing to flush, and a graceful shutdown can stall
+    on a busy machine."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
 
 
 PR_SET_PDEATHSIG = 1
@@ -301,7 +306,7 @@ class LocalLlamaServer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ},
-            preexec_fn=die_with_parent,
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
         )
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)
