@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import signal
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from jupyter_ai_inline.server.local_model import (  # noqa: E402
     ModelFileError,
 )
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
+from tests.llama_slots import STOPPED_EARLY, predicted_tokens, slots, wait_until_idle  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
@@ -94,13 +93,6 @@ async def collect(prov: LlamaCppInlineProvider, req) -> tuple[list[str], dict[st
     return [item.token for item in first.list.items], finals
 
 
-async def slots(server: LocalLlamaServer) -> list[dict]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(f"{server.base_url}/slots")
-        response.raise_for_status()
-        return response.json()
-
-
 async def test_infill_suggestion_streams_through_the_provider(fim_server) -> None:
     prov = provider(fim_server, max_tokens=16)
     tokens, finals = await collect(prov, request())
@@ -142,38 +134,13 @@ async def test_two_concurrent_suggestions_use_two_slots(fim_server) -> None:
     prov = provider(fim_server, max_tokens=64, suggestions=2)
     tokens, finals = await collect(prov, request(2))
     assert len(tokens) == 2 and set(finals) == set(tokens)
-    assert len(await slots(fim_server)) == 2
+    assert len(await slots(fim_server.base_url)) == 2
     # and two requests from two tabs at once
     results = await asyncio.gather(
         collect(provider(fim_server, max_tokens=64), request(3, cell_id="a")),
         collect(provider(fim_server, max_tokens=64), request(4, cell_id="b")),
     )
     assert all(len(finals) == 1 for _, finals in results)
-
-
-async def predicted_tokens(server: LocalLlamaServer) -> int:
-    """How many tokens the server has generated since it started (all requests)."""
-    async with httpx.AsyncClient(timeout=5) as client:
-        response = await client.get(f"{server.base_url}/metrics")
-        response.raise_for_status()
-    match = re.search(r"^llamacpp:tokens_predicted_total (\d+)", response.text, re.M)
-    assert match, "no tokens_predicted_total in /metrics"
-    return int(match.group(1))
-
-
-async def wait_until_idle(server: LocalLlamaServer) -> float:
-    """Seconds until no slot is processing (bounded: fails after 20 s)."""
-    started = time.monotonic()
-    for _ in range(400):
-        if not any(slot["is_processing"] for slot in await slots(server)):
-            return time.monotonic() - started
-        await asyncio.sleep(0.05)
-    pytest.fail("a slot stayed busy 20 s after its stream was closed")
-
-
-# Without cancellation gemma would go on to 400 tokens or its 4 s limit (~270 tokens here);
-# closing the stream after 3 pieces must stop it within a few tokens.
-STOPPED_EARLY = 60
 
 
 async def test_cancelled_stream_stops_the_generation(gemma_server) -> None:
@@ -185,10 +152,10 @@ async def test_cancelled_stream_stops_the_generation(gemma_server) -> None:
         pieces.append(text)
         if len(pieces) >= 3:
             break
-    assert any(slot["is_processing"] for slot in await slots(gemma_server))
+    assert any(slot["is_processing"] for slot in await slots(gemma_server.base_url))
     await stream.aclose()
-    freed_after = await wait_until_idle(gemma_server)
-    generated = await predicted_tokens(gemma_server)
+    freed_after = await wait_until_idle(gemma_server.base_url)
+    generated = await predicted_tokens(gemma_server.base_url)
     assert generated < STOPPED_EARLY, f"{generated} tokens; slot freed after {freed_after:.2f} s"
 
 
@@ -215,9 +182,9 @@ async def test_superseded_request_yields_to_the_newest_on_one_slot(gemma_server)
             break
     await asyncio.wait_for(task, 5)  # the old request ended (superseded)
     assert old_chunks[-1].done and new_text
-    await wait_until_idle(gemma_server)
+    await wait_until_idle(gemma_server.base_url)
     # the old one stopped when superseded, and the new one got the single slot at once
-    generated = await predicted_tokens(gemma_server)
+    generated = await predicted_tokens(gemma_server.base_url)
     assert generated < STOPPED_EARLY, f"{generated} tokens generated in all"
 
 

@@ -6,7 +6,7 @@ import importlib.util
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from ..engine import aclose_clients
 from .handlers import CompletionsHandler
@@ -60,6 +60,10 @@ class JupyterAIInline(ExtensionApp):
     local_ctx_size = Int(8192, config=True, help="Context size of the local server, in tokens.")
     local_parallel = Int(2, config=True, help="Slots of the local server (suggestions at once).")
     local_threads = Int(0, config=True, help="CPU threads of the local server (0: all cores).")
+    local_extra_args = List(
+        Unicode(), config=True,
+        help="More llama-server arguments, e.g. ['--n-gpu-layers', '99'] to use a GPU.",
+    )  # fmt: skip
     local_startup_timeout = Float(
         300.0, config=True, help="Seconds the local server may take to load its model."
     )
@@ -93,6 +97,7 @@ class JupyterAIInline(ExtensionApp):
                 ctx_size=self.local_ctx_size,
                 parallel=self.local_parallel,
                 threads=self.local_threads or None,
+                extra_args=self.local_extra_args,
                 startup_timeout=self.local_startup_timeout,
                 logger=self.log,
             )

@@ -119,6 +119,8 @@ def die_with_parent(parent_pid: int) -> None:
 
 PR_SET_PDEATHSIG = 1
 
+OWN_ARGS = frozenset({"-m", "--model", "--host", "--port", "-c", "--ctx-size", "-np", "--parallel"})
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -174,6 +176,8 @@ class LocalLlamaServer:
             raise ValueError(f"ctx_size must be within 256..131072, not {ctx_size}")
         if not 1 <= parallel <= 16:
             raise ValueError(f"parallel must be within 1..16, not {parallel}")
+        if owned := OWN_ARGS.intersection(arg.split("=")[0] for arg in extra_args):
+            raise ValueError(f"extra arguments may not set {', '.join(sorted(owned))}")
         self.model_path = Path(model_path).expanduser() if model_path else None
         self.ctx_size = ctx_size
         self.parallel = parallel
