@@ -147,13 +147,14 @@ async def test_disconnect_frees_slot_quickly() -> None:
             await fb.wait_until(lambda: len(fb.requests) == 2)
             assert fb.active == 1 and len(fb.generations) == 1
             closed_at = time.perf_counter()
-        await fb.wait_until(lambda: fb.disconnects == 1, timeout=0.5)
+        await fb.wait_until(lambda: fb.disconnects == 1)
         first = fb.generations[0]
-        assert first.ended_at is not None and first.ended_at - closed_at < 0.05
+        # freed on disconnect, not at its next token a second later
+        assert first.ended_at is not None and first.ended_at - closed_at < fb.token_delay / 2
         assert first.tokens_sent == 1
-        await fb.wait_until(lambda: len(fb.generations) == 2, timeout=0.5)
+        await fb.wait_until(lambda: len(fb.generations) == 2)
         second = fb.generations[1]
-        assert second.started - closed_at < 0.05  # first would have run ~2 more seconds
+        assert second.started - closed_at < fb.token_delay / 2  # first had ~2 s more to run
         queued.cancel()  # we do not need its result; the server must notice this too
         await fb.wait_until(lambda: fb.active == 0, timeout=1.5)
         assert fb.generations[1].ended_at is not None
@@ -163,7 +164,7 @@ async def test_hang_then_client_leaves_and_stop_closes_streams() -> None:
     async with FakeBackend(hang=True) as fb, httpx.AsyncClient(base_url=fb.url) as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.post("/api/generate", json={"model": "m"}, timeout=0.1)
-        await fb.wait_until(lambda: fb.disconnects == 1, timeout=0.5)
+        await fb.wait_until(lambda: fb.disconnects == 1)
         assert fb.active == 0 and fb.tokens_generated == 0
 
         async with client.stream("POST", "/completion", json={"stream": True}) as resp:
@@ -172,7 +173,7 @@ async def test_hang_then_client_leaves_and_stop_closes_streams() -> None:
             await fb.wait_until(lambda: fb.active == 1)
             t0 = time.perf_counter()
             await fb.stop()
-            assert time.perf_counter() - t0 < 0.5
+            assert time.perf_counter() - t0 < 2.0  # the hanging stream would never end
             with pytest.raises(httpx.RemoteProtocolError):
                 await reader
     assert fb.active == 0 and not fb.generations[1].disconnected
