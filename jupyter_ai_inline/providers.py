@@ -31,8 +31,9 @@ from .engine import (
     aclose_clients,
 )
 from .engine.config import BackendName, ModelConfig
-from .engine.protocol import Chunk, Reply, complete, stream_replies
+from .engine.protocol import Chunk, ErrorInfo, ItemList, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
+from .server.local_model import LocalModelError
 from .server.managed_model import ManagedModel
 
 FIELDS = [
@@ -61,6 +62,7 @@ class InlineProvider(BaseProvider, LLM):
     api_key: SecretStr | None = None
 
     _completer: InlineCompleter | None = PrivateAttr(default=None)
+    _newest: dict[tuple[str | None, str | None], int] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def chat_models(cls) -> list[str]:
@@ -93,6 +95,9 @@ class InlineProvider(BaseProvider, LLM):
         """An initial reply with one empty item per suggestion, then chunks with each
         suggestion's full text so far, and exactly one `done` chunk per token."""
         engine_request = to_engine_request(request)
+        if (early := await self.wait_for_local_model(engine_request, request.number)) is not None:
+            yield to_jupyter_ai(early)
+            return
         async for message in stream_replies(
             self.completer, engine_request, request.number, self.prompt
         ):
@@ -103,8 +108,31 @@ class InlineProvider(BaseProvider, LLM):
     ) -> InlineCompletionReply:
         """All suggestions at once: the distinct non-empty ones, or the first error."""
         engine_request = to_engine_request(request)
+        if (early := await self.wait_for_local_model(engine_request, request.number)) is not None:
+            return to_jupyter_ai(early)
         reply = await complete(self.completer, engine_request, request.number, self.prompt)
         return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
+
+    async def wait_for_local_model(self, request: CompletionRequest, number: int) -> Reply | None:
+        """While the server extension's llama-server starts, wait for it (bounded by
+        `local_wait_seconds`) instead of failing with "cannot reach". Returns the reply that
+        ends the request early: an error if the model failed or is still starting, nothing
+        if a newer request for the same cell came meanwhile (Jupyter AI never cancels)."""
+        local = ManagedModel.running
+        if self.backend != "llamacpp" or self.base_url or local is None or local.ready:
+            return None
+        key = (request.path, request.cell_id)
+        self._newest[key] = number
+        try:
+            await local.wait_ready(local.wait_seconds, lambda: self._newest.get(key) != number)
+        except LocalModelError as exc:
+            error = ErrorInfo(type="LocalModelUnavailable", title=str(exc))
+            return Reply(list=ItemList(items=[]), reply_to=number, error=error)
+        finally:
+            if self._newest.get(key) == number:
+                del self._newest[key]
+        superseded = not local.ready
+        return Reply(list=ItemList(items=[]), reply_to=number) if superseded else None
 
     async def prompt(self, request: CompletionRequest) -> FimPrompt:
         return await notebook_prompt(self.completer, request, self.server_settings)

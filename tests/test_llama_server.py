@@ -9,6 +9,7 @@ tokens: `/infill` answers 501, so the backend uses `/completion`). Every server 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -80,9 +81,13 @@ def provider(server: LocalLlamaServer, **fields) -> LlamaCppInlineProvider:
     return LlamaCppInlineProvider(model_id="local", base_url=server.base_url, **fields)
 
 
+async def collect_replies(prov: LlamaCppInlineProvider, req) -> list:
+    return [reply async for reply in prov.stream_inline_completions(req)]
+
+
 async def collect(prov: LlamaCppInlineProvider, req) -> tuple[list[str], dict[str, str]]:
     """The tokens announced and the final text of each (errors fail the test)."""
-    replies = [reply async for reply in prov.stream_inline_completions(req)]
+    replies = await collect_replies(prov, req)
     first = replies[0]
     assert isinstance(first, InlineCompletionReply)
     finals = {}
@@ -111,23 +116,51 @@ async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
     assert finals[tokens[0]].strip(), "gemma produced no text"
 
 
-async def test_jupyter_ai_provider_without_base_url_uses_the_managed_server(fim_model) -> None:
-    managed = ManagedModel(
-        LocalLlamaServer(fim_model, ctx_size=2048, threads=2), logging.getLogger()
-    )
-    prov = LlamaCppInlineProvider(model_id="anything", max_tokens=8)
-    assert prov.config.base_url == "http://localhost:8080"  # no managed server yet
+@contextlib.asynccontextmanager
+async def managed_model(model: Path, wait_seconds: float = 60) -> AsyncIterator[ManagedModel]:
+    """The server extension's managed model, started (not yet ready) in the background."""
+    server = LocalLlamaServer(model, ctx_size=2048, threads=2, startup_timeout=60)
+    managed = ManagedModel(server, logging.getLogger(), wait_seconds)
     managed.start()
     try:
-        await managed.wait_ready(60, lambda: False)
-        prov = LlamaCppInlineProvider(model_id="anything", max_tokens=8)
-        assert prov.config.base_url == managed.base_url
-        tokens, finals = await collect(prov, request())
-        assert set(finals) == set(tokens) and prov.completer.backend.mode == "infill"
+        yield managed
     finally:
         await aclose_clients()
         await managed.stop()
+
+
+async def test_jupyter_ai_provider_without_base_url_waits_for_the_managed_server(
+    fim_model,
+) -> None:
+    prov = LlamaCppInlineProvider(model_id="anything", max_tokens=8)
+    assert prov.config.base_url == "http://localhost:8080"  # no managed server yet
+    async with managed_model(fim_model) as managed:
+        prov = LlamaCppInlineProvider(model_id="anything", max_tokens=8)
+        assert prov.config.base_url == managed.base_url and managed.state == "starting"
+        # two requests for one cell while it starts: the newer one is served, the older ends
+        older = asyncio.create_task(collect_replies(prov, request(1)))
+        await asyncio.sleep(0)  # the older one is waiting
+        tokens, finals = await collect(prov, request(2))
+        assert set(finals) == set(tokens) and prov.completer.backend.mode == "infill"
+        assert [(r.reply_to, r.list.items, r.error) for r in await older] == [(1, [], None)]
     assert ManagedModel.running is None
+
+
+async def test_jupyter_ai_provider_reports_a_local_model_that_cannot_serve(
+    fim_model: Path, tmp_path: Path
+) -> None:
+    async with managed_model(fim_model, wait_seconds=0):  # do not wait
+        prov = LlamaCppInlineProvider(model_id="anything")
+        reply = await prov.generate_inline_completions(request(1, stream=False))
+        assert reply.error.type == "LocalModelUnavailable"
+        assert reply.error.title.startswith("The local model is still starting after 0 s")
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"<html>not a model</html>")
+    async with managed_model(corrupt):
+        prov = LlamaCppInlineProvider(model_id="anything")
+        replies = await collect_replies(prov, request(2))
+        assert len(replies) == 1 and replies[0].error.type == "LocalModelUnavailable"
+        assert "corrupt.gguf" in replies[0].error.title and replies[0].list.items == []
 
 
 async def test_two_concurrent_suggestions_use_two_slots(fim_server) -> None:

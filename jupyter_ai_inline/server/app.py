@@ -104,7 +104,7 @@ class JupyterAIInline(ExtensionApp):
         except ValueError as exc:  # e.g. local_parallel = 0
             self.log.error("The local model cannot run: %s", exc)
             return
-        self.local = ManagedModel(server, self.log)
+        self.local = ManagedModel(server, self.log, self.local_wait_seconds)
         self.local.start()
 
     async def stop_extension(self) -> None:

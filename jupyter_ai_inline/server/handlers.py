@@ -193,7 +193,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         local = self.app.local
         if local is not None and not local.ready and is_local(self.app, self.chosen):
             try:  # a request cancelled meanwhile goes on and ends at once
-                await local.wait_ready(self.app.local_wait_seconds, lambda: run.cancelled)
+                await local.wait_ready(local.wait_seconds, lambda: run.cancelled)
             except LocalModelError as error:
                 self.reply_error(str(error), number, "LocalModelUnavailable")
                 return

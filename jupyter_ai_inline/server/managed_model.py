@@ -24,11 +24,15 @@ class ManagedModel:
     running: ClassVar[ManagedModel | None] = None
     """The one this Jupyter server started, for Jupyter AI's llama.cpp provider."""
 
-    def __init__(self, server: LocalLlamaServer, log: logging.Logger) -> None:
+    def __init__(
+        self, server: LocalLlamaServer, log: logging.Logger, wait_seconds: float = 60.0
+    ) -> None:
         if server.port is None:
             server.port = free_port(server.host)
         self.server = server
         self.log = log
+        self.wait_seconds = wait_seconds
+        """How long a request waits for a starting server before it gets an error."""
         self.mode: Mode | None = None
         self.listeners: set[Callable[[], None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +97,7 @@ class ManagedModel:
                 return
             if self.state in ("failed", "stopped", "stopping"):
                 raise LocalModelError(self.server.status)
-            if loop.time() > deadline:
+            if loop.time() >= deadline:
                 raise LocalModelError(
                     f"The local model is still starting after {timeout:g} s: see the Jupyter log"
                 )
