@@ -116,23 +116,26 @@ class InlineProvider(BaseProvider, LLM):
     async def wait_for_local_model(self, request: CompletionRequest, number: int) -> Reply | None:
         """While the server extension's llama-server starts, wait for it (bounded by
         `local_wait_seconds`) instead of failing with "cannot reach". Returns the reply that
-        ends the request early: an error if the model failed or is still starting, nothing
-        if a newer request for the same cell came meanwhile (Jupyter AI never cancels)."""
+        ends the request early (an error if the model failed or is still starting; an empty
+        one if a newer request for the same cell came meanwhile, as Jupyter AI never cancels),
+        or None to go on."""
         local = ManagedModel.running
-        if self.backend != "llamacpp" or self.base_url or local is None or local.ready:
+        if self.backend != "llamacpp" or self.base_url or local is None:
             return None
         key = (request.path, request.cell_id)
-        self._newest[key] = number
+        self._newest[key] = number  # even when ready: a waiting older one must see it
         try:
-            await local.wait_ready(local.wait_seconds, lambda: self._newest.get(key) != number)
+            if not local.ready:
+                await local.wait_ready(local.wait_seconds, lambda: self._newest.get(key) != number)
+            if self._newest.get(key) != number:  # superseded while it waited
+                return Reply(list=ItemList(items=[]), reply_to=number)
         except LocalModelError as exc:
             error = ErrorInfo(type="LocalModelUnavailable", title=str(exc))
             return Reply(list=ItemList(items=[]), reply_to=number, error=error)
         finally:
             if self._newest.get(key) == number:
                 del self._newest[key]
-        superseded = not local.ready
-        return Reply(list=ItemList(items=[]), reply_to=number) if superseded else None
+        return None
 
     async def prompt(self, request: CompletionRequest) -> FimPrompt:
         return await notebook_prompt(self.completer, request, self.server_settings)
