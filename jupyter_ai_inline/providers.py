@@ -30,6 +30,7 @@ from .engine import (
     Sampling,
     aclose_clients,
 )
+from .engine.completer import Run
 from .engine.config import BackendName, ModelConfig
 from .engine.protocol import Chunk, ErrorInfo, ItemList, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
@@ -62,7 +63,6 @@ class InlineProvider(BaseProvider, LLM):
     api_key: SecretStr | None = None
 
     _completer: InlineCompleter | None = PrivateAttr(default=None)
-    _newest: dict[tuple[str | None, str | None], int] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def chat_models(cls) -> list[str]:
@@ -95,11 +95,13 @@ class InlineProvider(BaseProvider, LLM):
         """An initial reply with one empty item per suggestion, then chunks with each
         suggestion's full text so far, and exactly one `done` chunk per token."""
         engine_request = to_engine_request(request)
-        if (early := await self.wait_for_local_model(engine_request, request.number)) is not None:
+        run = self.completer.start((engine_request.path, engine_request.cell_id))
+        early = await self.wait_for_local_model(engine_request, request.number, run)
+        if early is not None:
             yield to_jupyter_ai(early)
             return
         async for message in stream_replies(
-            self.completer, engine_request, request.number, self.prompt
+            self.completer, engine_request, request.number, self.prompt, run
         ):
             yield to_jupyter_ai(message)
 
@@ -108,34 +110,35 @@ class InlineProvider(BaseProvider, LLM):
     ) -> InlineCompletionReply:
         """All suggestions at once: the distinct non-empty ones, or the first error."""
         engine_request = to_engine_request(request)
-        if (early := await self.wait_for_local_model(engine_request, request.number)) is not None:
+        run = self.completer.start((engine_request.path, engine_request.cell_id))
+        early = await self.wait_for_local_model(engine_request, request.number, run)
+        if early is not None:
             return to_jupyter_ai(early)
-        reply = await complete(self.completer, engine_request, request.number, self.prompt)
+        reply = await complete(self.completer, engine_request, request.number, self.prompt, run)
         return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
 
-    async def wait_for_local_model(self, request: CompletionRequest, number: int) -> Reply | None:
+    async def wait_for_local_model(
+        self, request: CompletionRequest, number: int, run: Run
+    ) -> Reply | None:
         """While the server extension's llama-server starts, wait for it (bounded by
         `local_wait_seconds`) instead of failing with "cannot reach". Returns the reply that
         ends the request early (an error if the model failed or is still starting; an empty
-        one if a newer request for the same cell came meanwhile, as Jupyter AI never cancels),
-        or None to go on."""
+        one if a newer request for the same cell superseded `run` meanwhile, as Jupyter AI
+        never cancels), or None to go on."""
         local = ManagedModel.running
-        if self.backend != "llamacpp" or self.base_url or local is None:
+        if self.backend != "llamacpp" or self.base_url or local is None or local.ready:
             return None
-        key = (request.path, request.cell_id)
-        self._newest[key] = number  # even when ready: a waiting older one must see it
         try:
-            if not local.ready:
-                await local.wait_ready(local.wait_seconds, lambda: self._newest.get(key) != number)
-            if self._newest.get(key) != number:  # superseded while it waited
-                return Reply(list=ItemList(items=[]), reply_to=number)
+            await local.wait_ready(lambda: run.cancelled)
         except LocalModelError as exc:
-            error = ErrorInfo(type="LocalModelUnavailable", title=str(exc))
-            return Reply(list=ItemList(items=[]), reply_to=number, error=error)
-        finally:
-            if self._newest.get(key) == number:
-                del self._newest[key]
-        return None
+            error = ErrorInfo(type=exc.kind, title=str(exc))
+            reply = Reply(list=ItemList(items=[]), reply_to=number, error=error)
+        else:
+            if not run.cancelled:
+                return None
+            reply = Reply(list=ItemList(items=[]), reply_to=number)
+        self.completer.release((request.path, request.cell_id), run)
+        return reply
 
     async def prompt(self, request: CompletionRequest) -> FimPrompt:
         return await notebook_prompt(self.completer, request, self.server_settings)

@@ -140,7 +140,7 @@ async def test_corrupt_model_file_gives_a_readable_error(
 async def test_stopping_jupyter_stops_the_server(jp_serverapp, model_file, fim_model) -> None:
     model_file.symlink_to(fim_model)
     async with local_server_started(jp_serverapp) as app:
-        await app.local.wait_ready(60, lambda: False)
+        await app.local.wait_ready(lambda: False)
         pid = app.local.server.pid
         assert pid is not None
     with pytest.raises(ProcessLookupError):

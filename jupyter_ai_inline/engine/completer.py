@@ -85,6 +85,11 @@ class InlineCompleter:
         run = self._running[key] = Run()
         return run
 
+    def release(self, key: EditorKey, run: Run) -> None:
+        """Give the editor back when `run` ends, unless a newer request holds it."""
+        if self._running.get(key) is run:
+            del self._running[key]
+
     async def stream(
         self, request: CompletionRequest, prompt: FimPrompt, run: Run | None = None
     ) -> AsyncIterator[SuggestionUpdate]:
@@ -127,8 +132,7 @@ class InlineCompleter:
         finally:
             for stream in streams:
                 await stream.aclose()  # those never started
-            if self._running.get(key) is run:
-                del self._running[key]
+            self.release(key, run)
 
 
 def _readable(error: BaseException | None) -> InlineError | None:

@@ -88,12 +88,16 @@ async def stream_replies(
 
 
 async def complete(
-    completer: InlineCompleter, request: CompletionRequest, number: int, prompt: PromptSource
+    completer: InlineCompleter,
+    request: CompletionRequest,
+    number: int,
+    prompt: PromptSource,
+    run: Run | None = None,
 ) -> Reply:
     """All suggestions at once: the distinct non-empty ones, or else the first error."""
     texts: list[str] = []
     errors: list[InlineError] = []
-    async for update in completer.stream(request, await prompt(request)):
+    async for update in completer.stream(request, await prompt(request), run):
         if update.done and update.error is not None:
             errors.append(update.error)
         elif update.done and update.text:

@@ -193,9 +193,10 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         local = self.app.local
         if local is not None and not local.ready and is_local(self.app, self.chosen):
             try:  # a request cancelled meanwhile goes on and ends at once
-                await local.wait_ready(local.wait_seconds, lambda: run.cancelled)
+                await local.wait_ready(lambda: run.cancelled)
             except LocalModelError as error:
-                self.reply_error(str(error), number, "LocalModelUnavailable")
+                completer.release((request.path, request.cell_id), run)
+                self.reply_error(str(error), number, error.kind)
                 return
         try:
             replies = stream_replies(completer, request, number, prompt, run)

