@@ -52,7 +52,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -97,6 +96,7 @@ from bench import (  # noqa: E402  (bench/bench.py)
     send_burst,
 )
 from tests.gguf_fim_model import write_fim_model  # noqa: E402
+from tests.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
 
 OVERHEAD_TOKENS = 8
 OVERHEAD_WARMUP = 3  # rounds of all arms before measuring
@@ -157,26 +157,6 @@ async def llama_server(section: str, model: Model, slots: int = 1) -> AsyncItera
     finally:
         await aclose_clients()
         await server.stop()
-
-
-async def metric(client: httpx.AsyncClient, url: str, name: str) -> float:
-    text = (await client.get(f"{url}/metrics")).raise_for_status().text
-    found = re.search(rf"^llamacpp:{name} (\S+)$", text, re.MULTILINE)
-    assert found is not None, f"no {name} in /metrics"
-    return float(found.group(1))
-
-
-async def predicted_total(client: httpx.AsyncClient, url: str) -> int:
-    return int(await metric(client, url, "tokens_predicted_total"))
-
-
-async def wait_idle(client: httpx.AsyncClient, url: str) -> None:
-    """Until no slot is processing (a dropped stream ends at the server's next token)."""
-    deadline = time.monotonic() + IDLE_TIMEOUT
-    while any(slot["is_processing"] for slot in (await client.get(f"{url}/slots")).json()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"llama-server still busy after {IDLE_TIMEOUT} s")
-        await asyncio.sleep(0.02)
 
 
 async def count_tokens(client: httpx.AsyncClient, url: str, text: str) -> int:
@@ -390,16 +370,16 @@ async def typing_burst(
         idle = StreamRecord(time.perf_counter())
         alone = request.model_copy(update={"number": number})
         await asyncio.wait_for(consume(stream, alone, idle), REQUEST_TIMEOUT)
-        await wait_idle(client, url)
-    before = await predicted_total(client, url)
+        await wait_until_idle(url, IDLE_TIMEOUT)
+    before = await predicted_tokens(url)
     records, failed, unfinished, seconds = await send_burst(stream, requests)
-    await wait_idle(client, url)
+    await wait_until_idle(url, IDLE_TIMEOUT)
     for error in failed:
         print(f"<!-- {name}: a request failed: {error!r} -->", file=sys.stderr)
     return LocalBurst(
         provider=name,
         last_first_text_ms=records[-1].first_text_ms,
-        tokens_generated=await predicted_total(client, url) - before,
+        tokens_generated=await predicted_tokens(url) - before,
         tokens_shown=await count_tokens(client, url, records[-1].final_text),
         replies=sum(len(record.replies) for record in records),
         unfinished=unfinished,
@@ -501,19 +481,16 @@ async def suggestions_run(prov: LlamaCppInlineProvider, number: int) -> tuple[fl
 
 
 async def bench_suggestions(model: Model, count: int, runs: int) -> SuggestionsResult:
-    async with (
-        llama_server(f"3. suggestions={count}", model, slots=count) as url,
-        httpx.AsyncClient(timeout=10) as client,
-    ):
+    async with llama_server(f"3. suggestions={count}", model, slots=count) as url:
         prov = LlamaCppInlineProvider(
             model_id="local", base_url=url, max_tokens=SUGGESTION_TOKENS, suggestions=count
         )
         await suggestions_run(prov, 0)  # warm-up
-        await wait_idle(client, url)
-        before = await predicted_total(client, url)
+        await wait_until_idle(url, IDLE_TIMEOUT)
+        before = await predicted_tokens(url)
         samples = [await suggestions_run(prov, 1 + run) for run in range(runs)]
-        await wait_idle(client, url)
-        generated = await predicted_total(client, url) - before
+        await wait_until_idle(url, IDLE_TIMEOUT)
+        generated = await predicted_tokens(url) - before
     return SuggestionsResult(
         suggestions=count,
         runs=runs,
