@@ -73,11 +73,18 @@ class InlineProvider(BaseProvider, LLM):
         return self.id
 
     @property
+    def local_model(self) -> ManagedModel | None:
+        """The server extension's local llama-server, when it serves this provider (a
+        llama.cpp model without a base URL)."""
+        if self.backend == "llamacpp" and not self.base_url:
+            return ManagedModel.running
+        return None
+
+    @property
     def config(self) -> ModelConfig:
         fields = self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"})
-        local = ManagedModel.running
-        if self.backend == "llamacpp" and not self.base_url and local is not None:
-            fields["base_url"] = local.base_url  # the server extension's local llama-server
+        if (local := self.local_model) is not None:
+            fields["base_url"] = local.base_url
         return ModelConfig(backend=self.backend, model=self.model_id, **fields)
 
     @property
@@ -125,8 +132,8 @@ class InlineProvider(BaseProvider, LLM):
         ends the request early (an error if the model failed or is still starting; an empty
         one if a newer request for the same cell superseded `run` meanwhile, as Jupyter AI
         never cancels), or None to go on."""
-        local = ManagedModel.running
-        if self.backend != "llamacpp" or self.base_url or local is None or local.ready:
+        local = self.local_model
+        if local is None or local.ready:
             return None
         try:
             await local.wait_ready(lambda: run.cancelled)
