@@ -257,6 +257,8 @@ class FakeBackend:
         llamacpp_fim: bool = True,
         port: int = 0,
         drop_requests: int = 0,
+        ignore_limits: bool = False,
+        stream_error: str | None = None,
     ) -> None:
         self.tokens = tokens
         self.first_token_delay = first_token_delay
@@ -274,6 +276,8 @@ class FakeBackend:
         # close the connection of this many next generation or /props requests unanswered,
         # as llama-server may on a kept-alive connection right after a stream ends
         self.drop_requests = drop_requests
+        self.ignore_limits = ignore_limits  # stream every token whatever max_tokens says
+        self.stream_error = stream_error  # an error message sent in the stream after a token
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.generations: list[Generation] = []
@@ -440,7 +444,7 @@ class FakeBackend:
         assert body is not None  # _reject answers 400 otherwise
         tokens = list(self.tokens(path, body) if callable(self.tokens) else self.tokens)
         limit, reason = api.limit(body), "stop"
-        if isinstance(limit, int) and 0 <= limit < len(tokens):
+        if isinstance(limit, int) and 0 <= limit < len(tokens) and not self.ignore_limits:
             tokens, reason = tokens[:limit], "length"
         model = str(body.get("model") or "fake-model")
         stream = bool(body.get("stream", api.default_stream))
@@ -468,6 +472,8 @@ class FakeBackend:
                     )
                 gen.tokens_sent += 1
                 gen.first_token_at = gen.first_token_at or time.perf_counter()
+                if self.stream_error is not None and resp is not None:
+                    await self._write(request, resp, api.frame({"error": self.stream_error}))
                 if self.malformed == "truncated" and gen.tokens_sent >= 2:
                     break
             if self.malformed == "truncated" and resp is not None:

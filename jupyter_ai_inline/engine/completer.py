@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
+from contextlib import aclosing, nullcontext
 
 from .backends import Backend
 from .context import build_prompt
 from .errors import BackendError, InlineError
+from .limits import GenerationLimit
 from .merge import Merged
 from .models import (
     CellText,
@@ -53,10 +55,13 @@ class InlineCompleter:
         backend: Backend,
         generation: GenerationSettings | None = None,
         budget: ContextBudget | None = None,
+        limit: GenerationLimit | None = None,
     ) -> None:
         self.backend = backend
         self.generation = generation or GenerationSettings()
         self.budget = budget or ContextBudget()
+        self.limit = limit
+        """Shared with other completers: the server-wide bound on generations."""
         self._running: dict[EditorKey, Run] = {}
 
     def sampling(self, index: int) -> Sampling:
@@ -90,6 +95,13 @@ class InlineCompleter:
         if self._running.get(key) is run:
             del self._running[key]
 
+    async def _generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        """One suggestion's text, within the shared generation limit."""
+        limit = self.limit.slot() if self.limit else nullcontext()
+        async with limit, aclosing(self.backend.generate(prompt, sampling)) as pieces:
+            async for piece in pieces:
+                yield piece
+
     async def stream(
         self, request: CompletionRequest, prompt: FimPrompt, run: Run | None = None
     ) -> AsyncIterator[SuggestionUpdate]:
@@ -105,7 +117,7 @@ class InlineCompleter:
         raw = [""] * count
         shown = [""] * count
         finished: dict[int, str] = {}
-        streams = [self.backend.stream(prompt, self.sampling(i)) for i in range(count)]
+        streams = [self._generate(prompt, self.sampling(i)) for i in range(count)]
         merged: Merged[str] = Merged([] if run.cancelled else streams)
         try:
             async with merged:
@@ -125,7 +137,10 @@ class InlineCompleter:
                     if text in finished.values():
                         text = ""  # a duplicate of a finished suggestion
                     finished[i] = text
-                    yield SuggestionUpdate(i, text, done=True, error=_readable(item.error))
+                    error = _readable(item.error)
+                    if error is not None:
+                        error = self.backend.scrub(error)
+                    yield SuggestionUpdate(i, text, done=True, error=error)
             for i in range(count):
                 if i not in finished:  # cancelled or superseded
                     yield SuggestionUpdate(i, shown[i], done=True)

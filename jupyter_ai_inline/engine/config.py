@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr, field_validator, model_validator
 
 from .backends import BACKENDS
 from .completer import InlineCompleter
+from .limits import GenerationLimit
 from .models import BackendSettings, ContextBudget, GenerationSettings
 
 BackendName = Literal["ollama", "llamacpp", "openai"]
-API_KEY_ENV = {"openai": "OPENAI_API_KEY"}
 
 
 def _clamp(value: Any, low: int, high: int, default: int) -> int:
@@ -31,6 +30,8 @@ class ModelConfig(BaseModel):
     context_above_chars: int = 6000
     context_below_chars: int = 2000
     include_outputs: bool = False
+    first_text_timeout: float = 5.0
+    stall_timeout: float = 5.0
 
     @field_validator("suggestions", mode="before")
     @classmethod
@@ -46,9 +47,6 @@ class ModelConfig(BaseModel):
     def _defaults(self) -> ModelConfig:
         if not self.base_url:
             self.base_url = BACKENDS[self.backend].default_base_url
-        if self.api_key is None and self.backend in API_KEY_ENV:
-            key = os.environ.get(API_KEY_ENV[self.backend])
-            self.api_key = SecretStr(key) if key else None
         return self
 
     @property
@@ -56,9 +54,15 @@ class ModelConfig(BaseModel):
         """The id users know: `inline-ollama:qwen2.5-coder:1.5b`."""
         return f"inline-{self.backend}:{self.model}"
 
-    def completer(self) -> InlineCompleter:
+    def completer(self, limit: GenerationLimit | None = None) -> InlineCompleter:
         backend = BACKENDS[self.backend](
-            BackendSettings(base_url=self.base_url or "", model=self.model, api_key=self.api_key)
+            BackendSettings(
+                base_url=self.base_url or "",
+                model=self.model,
+                api_key=self.api_key,
+                first_text_timeout=self.first_text_timeout,
+                stall_timeout=self.stall_timeout,
+            )
         )
         return InlineCompleter(
             backend,
@@ -68,4 +72,5 @@ class ModelConfig(BaseModel):
                 below_chars=self.context_below_chars,
                 include_outputs=self.include_outputs,
             ),
+            limit,
         )

@@ -1,14 +1,36 @@
-"""Errors users can read: every backend failure becomes one of these."""
+"""Errors users can read: every failure of a suggestion becomes one of these.
+
+    InlineError                 title: one readable line; kind: the wire `type`
+    ├── BackendUnavailable      the model server cannot be reached
+    ├── AuthenticationFailed    it refused the credentials (401/403)
+    ├── ModelNotFound           it does not know the model
+    ├── BackendTimeout          no first text, or a stall, past its deadline
+    ├── BackendBusy             it is overloaded (429/503) or our pool to it is full
+    ├── BadResponse             it answered with something that is not a valid stream
+    ├── BackendError            any other error status from it
+    ├── Unsupported             it lacks an endpoint or parameter (chooses a fallback)
+    └── ServerBusy              this Jupyter server runs its most generations at once
+
+Text a model server sent goes into a title or detail only through `server_text`: secrets
+redacted first, then one line, then cut.
+"""
 
 from __future__ import annotations
 
+import html
+import re
+
+TITLE_CHARS = 300
+"""The longest title; longer ones are cut with an ellipsis."""
+
 
 class InlineError(Exception):
-    """Base of all engine errors; `title` is what the user sees."""
+    """Base of all engine errors; `title` is what the user sees (one line)."""
 
     kind = "InlineError"
 
     def __init__(self, title: str, detail: str = "") -> None:
+        title = cut(one_line(title), TITLE_CHARS)
         super().__init__(title)
         self.title = title
         self.detail = detail
@@ -33,9 +55,15 @@ class ModelNotFound(InlineError):
 
 
 class BackendTimeout(InlineError):
-    """The server took too long to connect or to send the next token."""
+    """No text before the first-text deadline, or none for the stall deadline."""
 
     kind = "BackendTimeout"
+
+
+class BackendBusy(InlineError):
+    """The model server is overloaded (429/503), or every pooled connection to it is busy."""
+
+    kind = "BackendBusy"
 
 
 class BadResponse(InlineError):
@@ -56,9 +84,57 @@ class Unsupported(InlineError):
     kind = "Unsupported"
 
 
+class ServerBusy(InlineError):
+    """This Jupyter server already runs as many generations as it allows."""
+
+    kind = "ServerBusy"
+
+
+# -- text from model servers -----------------------------------------------------------------
+
+PARTIAL_SECRET_CHARS = 6
+"""A piece of a secret this long or longer is redacted too (a server may cut it)."""
+_SCHEME_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic)(\s+)[\w.~+/=-]{4,}")
+_NAMED_CREDENTIAL = re.compile(
+    r"(?i)\b(api[-_ ]?key|x-api-key|authorization|password|secret|token)"
+    r"([\"']?\s*[:=]\s*[\"']?)(?!(?:bearer|basic)\b)[^\s\"',;]{4,}"
+)
+_KEY_SHAPE = re.compile(r"\b(?:sk|pk|rk)-[\w-]{6,}")
+_TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SKIPPED_ELEMENTS = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+REDACTED = "***"
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Remove every secret from text shown to users or written to logs."""
+    """Remove every secret from text shown to users or written to logs: the secrets
+    themselves, their starts and ends (a server may have cut them), and anything shaped
+    like a credential (`Bearer …`, `api_key=…`, `sk-…`)."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+        if not secret:
+            continue
+        text = text.replace(secret, REDACTED)
+        for size in range(len(secret) - 1, PARTIAL_SECRET_CHARS - 1, -1):
+            text = text.replace(secret[:size], REDACTED).replace(secret[-size:], REDACTED)
+    text = _SCHEME_CREDENTIAL.sub(rf"\1\2{REDACTED}", text)
+    text = _NAMED_CREDENTIAL.sub(rf"\1\2{REDACTED}", text)
+    return _KEY_SHAPE.sub(REDACTED, text)
+
+
+def one_line(text: str) -> str:
+    """Text as one readable line: an HTML page becomes its title (or its text), all
+    white space runs become one space."""
+    if "<" in text and ">" in text:
+        title = _TITLE_TAG.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", _SKIPPED_ELEMENTS.sub(" ", text))
+        text = html.unescape(text)
+    return " ".join(text.split())
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def server_text(text: str, secrets: tuple[str | None, ...] = (), limit: int = 200) -> str:
+    """What a model server sent, fit for a title: redacted, then one line, then cut."""
+    return cut(one_line(redact(text, *secrets)), limit)

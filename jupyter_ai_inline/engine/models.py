@@ -45,7 +45,14 @@ class BackendSettings(BaseModel):
     model: str
     api_key: SecretStr | None = None
     connect_timeout: float = Field(default=3.0, gt=0)
+    first_text_timeout: float = Field(default=5.0, gt=0)
+    """Seconds from sending a request to its first text (prompt evaluation included)."""
+    stall_timeout: float = Field(default=5.0, gt=0)
+    """Longest silence between two pieces of text, once the first came."""
     read_timeout: float = Field(default=30.0, gt=0)
+    """httpx's own bound on any one read (a backstop: the deadlines above come first)."""
+    max_response_bytes: int = Field(default=1 << 20, gt=0)
+    """A streamed answer larger than this is broken off as a bad response."""
 
 
 class GenerationSettings(BaseModel):

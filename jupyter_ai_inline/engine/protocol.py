@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from os.path import commonprefix
 from typing import Literal
 
 from pydantic import BaseModel
@@ -54,6 +55,27 @@ class Chunk(BaseModel):
     reply_to: int
     done: bool
     error: ErrorInfo | None = None
+    keep: int | None = None
+    """Set by `Deltas`: `insertText` then follows the first `keep` characters (code points)
+    of the token's previous text instead of replacing it."""
+
+
+class Deltas:
+    """Chunks that carry only what changed since the token's previous chunk, so the
+    traffic of a suggestion grows with its length, not with its length squared."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str | None, str] = {}
+
+    def of(self, message: Reply | Chunk) -> Reply | Chunk:
+        if not isinstance(message, Chunk):
+            return message
+        token, text = message.response.token, message.response.insertText
+        previous = self._sent.get(token, "")
+        keep = len(previous) if text.startswith(previous) else len(commonprefix([previous, text]))
+        self._sent[token] = text
+        response = message.response.model_copy(update={"insertText": text[keep:]})
+        return message.model_copy(update={"response": response, "keep": keep})
 
 
 PromptSource = Callable[[CompletionRequest], Awaitable[FimPrompt]]

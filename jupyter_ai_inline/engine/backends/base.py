@@ -1,11 +1,13 @@
-"""What every backend shares: the HTTP stream, status and transport errors."""
+"""What every backend shares: the HTTP stream, our own bounds on what a model server
+sends (deadlines, tokens, bytes), status and transport errors."""
 
 from __future__ import annotations
 
 import json
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, ClassVar
 
 import httpx
@@ -13,6 +15,7 @@ from httpx_sse import SSEError
 
 from ..errors import (
     AuthenticationFailed,
+    BackendBusy,
     BackendError,
     BackendTimeout,
     BackendUnavailable,
@@ -20,12 +23,19 @@ from ..errors import (
     InlineError,
     ModelNotFound,
     Unsupported,
-    redact,
+    server_text,
 )
 from ..http import get_client
 from ..models import BackendSettings, FimPrompt, Sampling
 
+if sys.version_info >= (3, 11):
+    from asyncio import timeout
+else:  # pragma: no cover
+    from async_timeout import timeout
+
 MAX_ERROR_BODY = 4096
+MAX_CHARS_PER_TOKEN = 64
+"""A suggestion longer than this many characters per allowed token is cut there."""
 
 
 class Backend(ABC):
@@ -43,6 +53,44 @@ class Backend(ABC):
     def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         """Yield the generated text piece by piece; closing it stops the generation."""
 
+    async def generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        """`stream` within our own bounds, whatever the server does: the first text within
+        `first_text_timeout`, then no gap longer than `stall_timeout`; at most
+        `max_tokens` pieces and `MAX_CHARS_PER_TOKEN` characters per token (then it ends
+        as if the server had stopped at its length limit)."""
+        settings = self.settings
+        chars_left = sampling.max_tokens * MAX_CHARS_PER_TOKEN
+        pieces_left = sampling.max_tokens
+        deadline, first = settings.first_text_timeout, True
+        async with aclosing(self.stream(prompt, sampling)) as pieces:
+            while pieces_left > 0 and chars_left > 0:
+                try:
+                    async with timeout(deadline):
+                        text = await anext(pieces)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise self.deadline_error(first) from None
+                if text:
+                    text = text[:chars_left]
+                    pieces_left -= 1
+                    chars_left -= len(text)
+                    yield text
+                    deadline, first = settings.stall_timeout, False
+
+    def deadline_error(self, first: bool) -> BackendTimeout:
+        if first:
+            seconds = self.settings.first_text_timeout
+            return BackendTimeout(
+                f"{self.label} at {self.base_url} sent no text within {seconds:g} s "
+                "(first-text deadline)"
+            )
+        seconds = self.settings.stall_timeout
+        return BackendTimeout(
+            f"{self.label} at {self.base_url} stalled: no text for {seconds:g} s in the middle "
+            "of a suggestion (stall deadline)"
+        )
+
     @property
     def client(self) -> httpx.AsyncClient:
         return get_client(
@@ -55,6 +103,17 @@ class Backend(ABC):
     def _api_key(self) -> str | None:
         key = self.settings.api_key
         return key.get_secret_value() if key else None
+
+    def server_text(self, text: str, limit: int = 200) -> str:
+        """What the server sent, fit for a title: our key redacted, one line, cut."""
+        return server_text(text, (self._api_key,), limit)
+
+    def scrub(self, error: InlineError) -> InlineError:
+        """The error with our key redacted from its title and detail, wherever they came
+        from (the last check before an error leaves the engine)."""
+        error.title = self.server_text(error.title, len(error.title))
+        error.detail = self.server_text(error.detail, MAX_ERROR_BODY)
+        return error
 
     def headers(self) -> dict[str, str]:
         return {}
@@ -71,10 +130,16 @@ class Backend(ABC):
             try:
                 if response.status_code >= 400:
                     body = await _read_bounded(response)
-                    raise self.status_error(response.status_code, body)
+                    raise self.status_error(response.status_code, body, response.headers)
+                response.stream = _BoundedStream(response.stream, self.settings.max_response_bytes)
                 yield response
             finally:
                 await response.aclose()
+        except httpx.PoolTimeout:
+            raise BackendBusy(
+                f"Every connection to {self.label} at {self.base_url} is busy "
+                "(too many suggestions at once)"
+            ) from None
         except httpx.TimeoutException as exc:
             phase = "connect to" if isinstance(exc, httpx.ConnectTimeout) else "get an answer from"
             raise BackendTimeout(
@@ -105,9 +170,17 @@ class Backend(ABC):
         except httpx.RemoteProtocolError:
             return await self.client.send(request, stream=stream)
 
-    def status_error(self, status: int, body: str) -> InlineError:
+    def status_error(
+        self, status: int, body: str, headers: httpx.Headers | None = None
+    ) -> InlineError:
         """Turn an error status into a readable error (subclasses refine 404)."""
-        message = redact(error_message(body), self._api_key)
+        message = self.server_text(error_message(body))
+        if status in (429, 503):
+            retry = (headers or {}).get("retry-after", "")
+            after = f": retry after {retry} s" if retry.isdigit() else ""
+            return BackendBusy(
+                f"{self.label} at {self.base_url} is busy ({status}){after}", message
+            )
         if status in (401, 403):
             return AuthenticationFailed(
                 f"{self.label} at {self.base_url} refused the request ({status}): "
@@ -120,7 +193,7 @@ class Backend(ABC):
             )
         if status in (404, 405, 501):
             return Unsupported(f"{self.label} does not support this request ({status})", message)
-        return BackendError(f"{self.label} answered {status}: {message}"[:300], message)
+        return BackendError(f"{self.label} answered {status}: {message}", message)
 
     def parse_json(self, text: str) -> dict[str, Any]:
         """Parse one streamed JSON message, or fail with a readable error."""
@@ -128,12 +201,15 @@ class Backend(ABC):
             data = json.loads(text)
         except ValueError:
             raise BadResponse(
-                f"{self.label} sent something that is not JSON: {text[:80]!r}"
+                f"{self.label} sent something that is not JSON: {self.server_text(text, 80)!r}"
             ) from None
         if not isinstance(data, dict):
-            raise BadResponse(f"{self.label} sent an unexpected message: {text[:80]!r}")
+            raise BadResponse(
+                f"{self.label} sent an unexpected message: {self.server_text(text, 80)!r}"
+            )
         if data.get("error"):
-            raise BackendError(f"{self.label} reported an error: {error_message(text)}"[:300])
+            message = self.server_text(error_message(text))
+            raise BackendError(f"{self.label} reported an error: {message}", message)
         return data
 
     @staticmethod
@@ -162,14 +238,35 @@ async def _read_bounded(response: httpx.Response) -> str:
 
 
 def error_message(body: str) -> str:
-    """The human part of an error body in the shapes servers use."""
+    """The human part of an error body in the shapes servers use (not yet redacted or
+    cut: see `Backend.server_text`)."""
     try:
         data = json.loads(body)
     except ValueError:
-        return body.strip()[:200] or "no details"
+        return body.strip() or "no details"
     if isinstance(data, dict):
         error = data.get("error", data.get("detail", data))
         if isinstance(error, dict):
             error = error.get("message", error)
-        return str(error)[:200]
-    return str(data)[:200]
+        return str(error)
+    return str(data)
+
+
+class _BoundedStream(httpx.AsyncByteStream):
+    """A response body that fails once it grows past `limit` bytes: a server that sends
+    an endless line or ignores `max_tokens` cannot fill our memory."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self.stream:
+            size += len(chunk)
+            if size > self.limit:
+                raise BadResponse(f"The model server sent more than {self.limit:,} bytes")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()

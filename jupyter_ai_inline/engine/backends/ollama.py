@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+
 from ..errors import InlineError, ModelNotFound
 from ..models import FimPrompt, Sampling
 from .base import Backend
@@ -51,11 +53,13 @@ class OllamaBackend(Backend):
                     return
         raise self.truncated()
 
-    def status_error(self, status: int, body: str) -> InlineError:
+    def status_error(
+        self, status: int, body: str, headers: httpx.Headers | None = None
+    ) -> InlineError:
         if status == 404:
             model = self.settings.model
             return ModelNotFound(
                 f"Ollama at {self.base_url} has no model '{model}': run `ollama pull {model}`",
-                body[:200],
+                self.server_text(body),
             )
-        return super().status_error(status, body)
+        return super().status_error(status, body, headers)

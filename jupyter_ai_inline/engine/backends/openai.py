@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from httpx_sse import EventSource
 
 from ..errors import BadResponse, InlineError, ModelNotFound, Unsupported
@@ -78,8 +79,10 @@ class OpenAIBackend(Backend):
             _chat_only.add(server)
             yield text
 
-    def status_error(self, status: int, body: str) -> InlineError:
-        error = super().status_error(status, body)
+    def status_error(
+        self, status: int, body: str, headers: httpx.Headers | None = None
+    ) -> InlineError:
+        error = super().status_error(status, body, headers)
         if status == 400 and "suffix" in error.detail.lower():
             return Unsupported("The server does not accept `suffix`", error.detail)
         return error
@@ -100,7 +103,10 @@ class OpenAIBackend(Backend):
                     continue
                 choice = choices[0]
                 if not isinstance(choice, dict):
-                    raise BadResponse(f"{self.label} sent an unexpected choice: {choice!r:.80}")
+                    raise BadResponse(
+                        f"{self.label} sent an unexpected choice: "
+                        f"{self.server_text(repr(choice), 80)}"
+                    )
                 text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
                 if text:
                     yield text
