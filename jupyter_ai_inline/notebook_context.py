@@ -11,6 +11,7 @@ import logging
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 try:
@@ -45,10 +46,32 @@ async def notebook_prompt(
     return completer.prompt(request)
 
 
+MAX_PATH_CHARS = 1024
+
+
+def safe_path(path: str) -> bool:
+    """A path inside the server's root, as the browser names open files: relative, no
+    `..`, no control characters, not absurdly long."""
+    if len(path) > MAX_PATH_CHARS or any(ord(char) < 32 for char in path):
+        return False
+    parts = PurePosixPath(path.replace("\\", "/")).parts
+    return bool(parts) and not path.startswith(("/", "~")) and ".." not in parts
+
+
 async def live_notebook(server_settings: Mapping[str, Any] | None, path: str) -> YNotebook | None:
-    """The notebook's shared document if collaboration is on and the file is open."""
-    ydoc_extension = (server_settings or {}).get(YDOC_SETTING)
-    if ydoc_extension is None or YNotebook is None:
+    """The notebook's shared document if collaboration is on and the file is open. Only a
+    file the server already knows (indexed when it was opened) is looked up: a request
+    cannot make the server index, or open, a path of its choosing."""
+    settings = server_settings or {}
+    ydoc_extension = settings.get(YDOC_SETTING)
+    file_ids = settings.get("file_id_manager")
+    if ydoc_extension is None or YNotebook is None or file_ids is None or not safe_path(path):
+        return None
+    try:
+        if file_ids.get_id(path) is None:
+            return None
+    except Exception:
+        log.debug("No file id for %s", path, exc_info=True)
         return None
     try:
         document = await ydoc_extension.get_document(

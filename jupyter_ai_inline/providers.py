@@ -8,8 +8,10 @@ directly; the LangChain methods exist so the class is also a plain completion LL
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from typing import Any, ClassVar
 
 from jupyter_ai_magics import BaseProvider
@@ -85,6 +87,9 @@ class InlineProvider(BaseProvider, LLM):
         fields = self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"})
         if (local := self.local_model) is not None:
             fields["base_url"] = local.base_url
+        if fields["api_key"] is None and self.backend == "openai" and not self.base_url:
+            # the variable's own meaning: a key for OpenAI's API, never for another URL
+            fields["api_key"] = os.environ.get("OPENAI_API_KEY") or None
         return ModelConfig(backend=self.backend, model=self.model_id, **fields)
 
     @property
@@ -157,11 +162,13 @@ class InlineProvider(BaseProvider, LLM):
     ) -> AsyncIterator[GenerationChunk]:
         max_tokens = self.completer.generation.max_tokens
         sampling = Sampling(max_tokens=max_tokens, stop=tuple(stop or ()))
-        async for text in self.completer.backend.stream(FimPrompt(prompt, ""), sampling):
-            chunk = GenerationChunk(text=text)
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(text, chunk=chunk)
-            yield chunk
+        pieces = self.completer.backend.generate(FimPrompt(prompt, ""), sampling)
+        async with aclosing(pieces):
+            async for text in pieces:
+                chunk = GenerationChunk(text=text)
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
 
     async def _acall(
         self, prompt: str, stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
@@ -228,4 +235,4 @@ def to_jupyter_ai(message: Reply | Chunk) -> InlineCompletionReply | InlineCompl
     """Our wire message as Jupyter AI's model (the same fields)."""
     if isinstance(message, Reply):
         return InlineCompletionReply(**message.model_dump(exclude={"type"}))
-    return InlineCompletionStreamChunk(**message.model_dump())
+    return InlineCompletionStreamChunk(**message.model_dump(exclude={"keep"}))

@@ -11,6 +11,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.fake_backend import FakeBackend
+from tests.ws_client import ENDPOINT, Client
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -277,15 +278,15 @@ async def test_our_endpoint_follows_jupyter_ai_s_model_choice(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
-        socket = await jp_ws_fetch("jupyter-ai-inline", "completions")
-        status = json.loads(await asyncio.wait_for(socket.read_message(), timeout=10))
+        tab = Client(await jp_ws_fetch(*ENDPOINT))
+        status = await tab.receive()
         assert status["model"] == "inline-ollama:coder" and status["source"] == "jupyter-ai"
         assert status["suggestions"] == 2
         settings = {"backend": "openai", "model": "ignored-while-jupyter-ai-chooses"}
-        socket.write_message(json.dumps({"type": "configure", "settings": settings}))
-        assert json.loads(await socket.read_message())["source"] == "jupyter-ai"
-        socket.write_message(json.dumps({"type": "request"} | json.loads(completion_request(7))))
-        replies = await receive_until_done(socket, 2)
-        socket.close()
+        tab.send(type="configure", settings=settings)
+        assert (await tab.receive())["source"] == "jupyter-ai"
+        tab.send(type="request", **json.loads(completion_request(7)))
+        replies = await tab.until_done(7, 2)
+        tab.socket.close()
     assert {r.body["model"] for r in backend.requests} == {"coder"}
     assert any(r.get("done") and r["response"]["insertText"] for r in replies)

@@ -184,16 +184,29 @@ async def test_server_down_and_timeouts_are_error_chunks(fake, unused_tcp_port) 
     assert chunks[-1].error.type == "BackendTimeout" and chunks[-1].done
 
 
-async def test_api_key_from_the_environment_is_sent_and_never_shown(fake, monkeypatch) -> None:
+async def test_the_api_key_field_is_sent_and_never_shown(fake) -> None:
     secret = "sk-live-abcdef0123456789"
-    monkeypatch.setenv("OPENAI_API_KEY", secret)
     fake.fail_status = 401
-    fake.fail_body = {"error": {"message": f"Incorrect API key provided: {secret}"}}
-    provider = OpenAIInlineProvider(model_id="gpt-3.5-turbo-instruct", base_url=f"{fake.url}/v1")
+    fake.fail_body = {"error": {"message": f"Incorrect API key provided: {secret[:12]}"}}
+    provider = OpenAIInlineProvider(
+        model_id="gpt-3.5-turbo-instruct", base_url=f"{fake.url}/v1", api_key=secret
+    )
     _, chunks = await stream(provider, request())
     assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
-    assert secret not in chunks[-1].model_dump_json()
+    assert secret[:8] not in chunks[-1].model_dump_json()  # not even the part the server cut
     assert secret not in repr(provider)
+
+
+async def test_the_environment_key_goes_to_openai_only(fake, monkeypatch) -> None:
+    """$OPENAI_API_KEY is a key for OpenAI's API: a base URL set in Jupyter AI's settings
+    (which a browser user may change) gets it only through Jupyter AI's own key field."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-abcdef0123456789")
+    provider = OpenAIInlineProvider(model_id="gpt-3.5-turbo-instruct", base_url=f"{fake.url}/v1")
+    await stream(provider, request())
+    assert "authorization" not in fake.requests[0].headers
+    default = OpenAIInlineProvider(model_id="gpt-3.5-turbo-instruct")
+    assert default.config.api_key.get_secret_value() == "sk-env-abcdef0123456789"
+    assert default.config.base_url == "https://api.openai.com/v1"
 
 
 async def test_unicode_empty_and_huge_cells(fake: FakeBackend) -> None:

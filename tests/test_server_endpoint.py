@@ -36,7 +36,7 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
         assert status == {
             "type": "status", "model": "inline-ollama:from-browser", "backend": "ollama",
             "base_url": backend.url, "source": "settings", "suggestions": 2,
-            "mode": None, "local": None,
+            "mode": None, "local": None, "can_choose_server": True, "max_message_bytes": 10_000,
         }  # fmt: skip
         client.send(**request(1))
         messages = await client.until_done(1, 2)

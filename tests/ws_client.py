@@ -11,14 +11,24 @@ class Client:
 
     def __init__(self, socket) -> None:
         self.socket = socket
+        self.texts: dict[str, str] = {}
+        """Each token's full text, rebuilt from the chunks' deltas as the browser does."""
+        self.received_bytes = 0
 
     def send(self, **message) -> None:
         self.socket.write_message(json.dumps(message))
 
     async def receive(self) -> dict:
-        message = await asyncio.wait_for(self.socket.read_message(), timeout=10)
-        assert message is not None, "websocket closed"
-        return json.loads(message)
+        """The next message; a stream chunk with its full text so far in `insertText`."""
+        raw = await asyncio.wait_for(self.socket.read_message(), timeout=10)
+        assert raw is not None, "websocket closed"
+        self.received_bytes += len(raw.encode())
+        message = json.loads(raw)
+        if message["type"] == "stream" and message.get("keep") is not None:
+            response = message["response"]
+            text = self.texts.get(response["token"], "")[: message["keep"]]
+            response["insertText"] = self.texts[response["token"]] = text + response["insertText"]
+        return message
 
     async def until_done(self, number: int, tokens: int) -> list[dict]:
         """Messages until every token of request `number` is done."""

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from pydantic import SecretStr
 from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from ..engine import aclose_clients
+from ..engine.limits import GenerationLimit
 from .handlers import CompletionsHandler
 from .local_model import LocalLlamaServer
 from .managed_model import ManagedModel
 
 WEBSOCKET_PATH = "jupyter-ai-inline/completions"
+SETTINGS_KEY = "jupyter_ai_inline"
+"""Where the app sits in the server's settings (for Jupyter AI's providers)."""
 
 
 class JupyterAIInline(ExtensionApp):
@@ -29,10 +35,16 @@ class JupyterAIInline(ExtensionApp):
         "", config=True, help="Base URL of the model server (empty: the backend's default)."
     )
     model = Unicode("qwen2.5-coder:1.5b", config=True, help="Model id on the server.")
-    api_key = Unicode(
-        None, allow_none=True, config=True,
-        help="API key for OpenAI-compatible servers (default: $OPENAI_API_KEY). Never sent "
-        "to the browser.",
+    api_key_env = Unicode(
+        "OPENAI_API_KEY", config=True,
+        help="Environment variable holding the API key of the OpenAI-compatible server at "
+        "`base_url`. The key goes to that server only, never to a URL a browser chose, "
+        "never to the browser, never to the log.",
+    )  # fmt: skip
+    api_key_file = Unicode(
+        "", config=True,
+        help="A file holding that API key (its first line; wins over `api_key_env`), e.g. a "
+        "mounted secret. Read once at start.",
     )  # fmt: skip
     suggestions = Int(1, config=True, help="Suggestions generated at once (1-5).")
     max_tokens = Int(128, config=True, help="Longest suggestion, in tokens.")
@@ -44,8 +56,26 @@ class JupyterAIInline(ExtensionApp):
         help="When Jupyter AI 2's inline completions model is one of ours, use it and its "
         "fields instead of these settings.",
     )  # fmt: skip
-    max_message_bytes = Int(1_000_000, config=True, help="Largest message a browser may send.")
+    first_text_timeout = Float(
+        5.0, config=True,
+        help="Seconds a model server may take to send a suggestion's first text (its prompt "
+        "evaluation included) before the user sees a timeout.",
+    )  # fmt: skip
+    stall_timeout = Float(
+        5.0, config=True,
+        help="Seconds a model server may stay silent in the middle of a suggestion.",
+    )  # fmt: skip
+    max_message_bytes = Int(
+        1_000_000, config=True,
+        help="Largest message (UTF-8 bytes) a browser may send; up to 4 times as large gets "
+        "an error reply, larger ones close the connection.",
+    )  # fmt: skip
     max_requests_in_flight = Int(8, config=True, help="Requests one connection may run at once.")
+    max_generations = Int(
+        16, config=True,
+        help="Suggestions this Jupyter server generates at once, over all connections and "
+        "Jupyter AI; more wait up to 2 s, then fail as busy.",
+    )  # fmt: skip
 
     local_server = Enum(
         ["auto", "on", "off"], default_value="auto", config=True,
@@ -72,6 +102,37 @@ class JupyterAIInline(ExtensionApp):
     )
 
     local: ManagedModel | None = None
+    _api_key: SecretStr | None = None
+
+    def initialize_settings(self) -> None:
+        if self.max_generations < 1:
+            self.log.error("max_generations must be at least 1: using 1")
+        self.generation_limit = GenerationLimit(max(self.max_generations, 1))
+        self.settings[SETTINGS_KEY] = self
+        if "api_key" in self.configured():
+            self.log.error(
+                "c.JupyterAIInline.api_key is not read: a key in the configuration is printed "
+                "with it at --debug. Put it in $%s or in a file named by "
+                "c.JupyterAIInline.api_key_file.",
+                self.api_key_env or "OPENAI_API_KEY",
+            )
+        if self.api_key_file:
+            try:
+                key = Path(self.api_key_file).expanduser().read_text().strip().split("\n")[0]
+            except OSError as exc:
+                self.log.error("Cannot read the API key file: %s", exc.strerror)
+            else:
+                self._api_key = SecretStr(key) if key else None
+
+    def api_key_secret(self) -> SecretStr | None:
+        """The administrator's API key: from `api_key_file`, else `$api_key_env`."""
+        if self._api_key is not None:
+            return self._api_key
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        return SecretStr(key) if key else None
+
+    def deadlines(self) -> dict[str, float]:
+        return {"first_text_timeout": self.first_text_timeout, "stall_timeout": self.stall_timeout}
 
     def configured(self) -> dict[str, Any]:
         """The settings the user set (in config files or on the command line)."""

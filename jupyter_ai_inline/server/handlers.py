@@ -18,7 +18,8 @@ from ..engine import CompletionRequest, InlineCompleter
 from ..engine.backends.llamacpp import LlamaCppBackend, Mode
 from ..engine.completer import Run
 from ..engine.config import ModelConfig
-from ..engine.protocol import stream_replies
+from ..engine.errors import cut
+from ..engine.protocol import Deltas, stream_replies
 from ..notebook_context import notebook_prompt
 from .local_model import LocalModelError
 from .model import ClientSettings, Source, choose_model, is_local, status
@@ -32,10 +33,10 @@ class RequestMessage(BaseModel):
     number: int
     prefix: str
     suffix: str = ""
-    mime: str | None = None
-    path: str | None = None
-    cell_id: str | None = None
-    language: str | None = None
+    mime: Annotated[str | None, Field(max_length=256)] = None
+    path: Annotated[str | None, Field(max_length=4096)] = None
+    cell_id: Annotated[str | None, Field(max_length=256)] = None
+    language: Annotated[str | None, Field(max_length=256)] = None
 
 
 class CancelMessage(BaseModel):
@@ -45,7 +46,8 @@ class CancelMessage(BaseModel):
 
 class ConfigureMessage(BaseModel):
     type: Literal["configure"]
-    settings: ClientSettings
+    settings: dict[str, Any]
+    """Checked field by field (`ClientSettings.parse`): a bad field is reported and left out."""
 
 
 Message = TypeAdapter(
@@ -57,9 +59,13 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
     """Requests in, streamed replies out; `cancel` and newer requests stop older ones."""
 
     auth_resource = "contents"
+    choose_permission = ("execute", "kernels")
+    """Choosing the model server (backend, base URL, model) makes this server send requests
+    where the browser says: allowed to those who may run code here anyway."""
 
     def initialize(self, app: JupyterAIInline) -> None:
         self.app = app
+        self.may_choose_server = False
         self.client_settings = ClientSettings()
         self.chosen: ModelConfig | None = None
         self.source: Source = "settings"
@@ -73,7 +79,17 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         user = self.current_user
         if not await ensure_async(self.authorizer.is_authorized(self, user, "read", "contents")):
             raise web.HTTPError(403)
+        action, resource = self.choose_permission
+        self.may_choose_server = await ensure_async(
+            self.authorizer.is_authorized(self, user, action, resource)
+        )
         await super().get(*args, **kwargs)
+
+    @property
+    def max_message_size(self) -> int:
+        """Tornado's own limit, above ours: a message between the two gets an error reply;
+        only one beyond it closes the connection (1009)."""
+        return self.app.max_message_bytes * 4
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self.set_nodelay(True)  # each chunk at once: Nagle would hold small writes ~40 ms
@@ -110,7 +126,10 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         assert self.chosen is not None
         local = self.app.local if is_local(self.app, self.chosen) else None
         mode = self.llama_mode(local is None or local.ready)
-        self.send(status(self.chosen, self.source, mode, local and local.status()))
+        message = status(self.chosen, self.source, mode, local and local.status())
+        message["can_choose_server"] = self.may_choose_server
+        message["max_message_bytes"] = self.app.max_message_bytes
+        self.send(message)
 
     def llama_mode(self, reachable: bool) -> Mode | None:
         """llama.cpp's mode; while unknown, learn it in the background (then a new status)."""
@@ -140,7 +159,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         config, self.source = choose_model(self.app, self.settings, self.client_settings)
         changed = config != self.chosen or self.completer is None
         if changed:
-            self.chosen, self.completer = config, config.completer()
+            self.chosen, self.completer = config, config.completer(self.app.generation_limit)
             local = self.app.local
             backend = self.completer.backend
             if local and local.mode and is_local(self.app, config):
@@ -150,20 +169,28 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         return self.completer, changed
 
     def on_message(self, message: str | bytes) -> None:
-        if len(message) > self.app.max_message_bytes:
-            self.reply_error(f"Message too large ({len(message)} bytes)", kind="MessageTooLarge")
+        try:
+            self.take(message)
+        except Exception:  # whatever it was, the socket stays and the browser hears of it
+            self.log.exception("A completions message could not be handled")
+            self.reply_error("Unexpected server error: see the Jupyter log", kind="ServerError")
+
+    def take(self, message: str | bytes) -> None:
+        size = len(message) if isinstance(message, bytes) else len(message.encode())
+        if size > self.app.max_message_bytes:
+            limit = self.app.max_message_bytes
+            title = f"Message too large ({size:,} bytes; the limit is {limit:,})"
+            self.reply_error(title, kind="MessageTooLarge")
             return
         try:
             parsed = Message.validate_json(message)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            self.reply_error(f"Malformed message: {where}: {first['msg']}"[:200])
+            self.reply_error(cut(f"Malformed message: {where}: {first['msg']}", 200))
             return
         if isinstance(parsed, ConfigureMessage):
-            self.client_settings = parsed.settings
-            self.current_completer()
-            self.send_status()
+            self.configure(parsed.settings)
         elif isinstance(parsed, CancelMessage):
             if parsed.number in self.inflight:
                 self.inflight[parsed.number][0].cancel()
@@ -173,6 +200,21 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
             self.reply_error(f"Request {parsed.number} is already running", parsed.number)
         else:
             self.start(parsed)
+
+    def configure(self, raw: dict[str, Any]) -> None:
+        """Take the browser's settings, leaving out (and reporting) what cannot be used."""
+        settings, problems = ClientSettings.parse(raw)
+        if settings.chooses_server and not self.may_choose_server:
+            settings = settings.sizes_only()
+            problems.append(
+                "choosing the model server needs permission to run code on this Jupyter "
+                "server: its administrator's model is used"
+            )
+        self.client_settings = settings
+        if problems:
+            self.reply_error(f"Settings not applied: {'; '.join(problems)}", kind="BadSettings")
+        self.current_completer()
+        self.send_status()
 
     def start(self, message: RequestMessage) -> None:
         completer, changed = self.current_completer()
@@ -200,9 +242,10 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
                 return
         try:
             replies = stream_replies(completer, request, number, prompt, run)
+            changes = Deltas()
             async with aclosing(replies):
                 async for reply in replies:
-                    if not self.send(reply.model_dump_json()):
+                    if not self.send(changes.of(reply).model_dump_json()):
                         return
         except Exception:
             self.log.exception("Inline completion %s failed", number)

@@ -4,10 +4,10 @@ the browser's settings over the server's defaults."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ..engine.backends import BACKENDS
 from ..engine.config import BackendName, ModelConfig
@@ -18,18 +18,61 @@ if TYPE_CHECKING:
 Source = Literal["jupyter-ai", "settings"]
 
 
+MAX_CONTEXT_CHARS = 100_000
+
+
+def _valid_base_url(value: str | None) -> str | None:
+    """An http(s) URL with a host, or a readable ValueError."""
+    if value is None:
+        return None
+    if len(value) > 2048 or any(ord(char) < 32 for char in value):
+        raise ValueError("not a URL (too long, or control characters)")
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("not an http(s) URL with a host, e.g. http://localhost:11434")
+    return value
+
+
 class ClientSettings(BaseModel):
     """The browser's settings (Settings Editor); `None` means the server's default."""
 
     model_config = ConfigDict(extra="ignore")
 
     backend: BackendName | None = None
-    baseUrl: str | None = None
-    model: str | None = None
-    suggestions: int | None = None
-    maxTokens: int | None = None
-    contextAboveChars: int | None = None
-    contextBelowChars: int | None = None
+    baseUrl: Annotated[str | None, AfterValidator(_valid_base_url)] = None
+    model: Annotated[str | None, Field(max_length=256, pattern=r"^[^\x00-\x1f]*$")] = None
+    suggestions: Annotated[int | None, Field(ge=1, le=5)] = None
+    maxTokens: Annotated[int | None, Field(ge=1, le=4096)] = None
+    contextAboveChars: Annotated[int | None, Field(ge=0, le=MAX_CONTEXT_CHARS)] = None
+    contextBelowChars: Annotated[int | None, Field(ge=0, le=MAX_CONTEXT_CHARS)] = None
+
+    @classmethod
+    def parse(cls, settings: Any) -> tuple[ClientSettings, list[str]]:
+        """The valid fields of what the browser sent, and one readable line per field
+        left out (its server default applies instead)."""
+        if not isinstance(settings, dict):
+            return cls(), ["settings: not an object"]
+        try:
+            return cls.model_validate(settings), []
+        except ValidationError as error:
+            problems = {
+                str(issue["loc"][0]): f"{issue['loc'][0]}: {issue['msg']}"
+                for issue in error.errors()
+                if issue["loc"]
+            }
+        valid = {key: value for key, value in settings.items() if key not in problems}
+        return cls.model_validate(valid), list(problems.values())
+
+    @property
+    def chooses_server(self) -> bool:
+        """Whether these settings pick the model server or model (not only sizes)."""
+        return any(value is not None for value in (self.backend, self.baseUrl, self.model))
+
+    def sizes_only(self) -> ClientSettings:
+        return self.model_copy(update={"backend": None, "baseUrl": None, "model": None})
 
 
 def jupyter_ai_fields(web_settings: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -71,23 +114,37 @@ def choose_model(
             app.log.warning("Could not read Jupyter AI's completions model", exc_info=True)
             chosen = None
         if chosen is not None:
-            return model_config(app, chosen), "jupyter-ai"
+            config = model_config(app, {**app.deadlines(), **chosen})
+            if config.api_key is None:  # none in Jupyter AI's own key store
+                config.api_key = key_for(app, config)
+            return config, "jupyter-ai"
 
     def pick(browser: Any, server: Any) -> Any:
         return server if browser is None else browser
 
+    backend = pick(client.backend, app.backend)
     fields = {
-        "backend": pick(client.backend, app.backend),
+        "backend": backend,
         "model": pick(client.model, app.model),
         "base_url": pick(client.baseUrl, app.base_url) or None,
-        "api_key": app.api_key,
         "suggestions": pick(client.suggestions, app.suggestions),
         "max_tokens": pick(client.maxTokens, app.max_tokens),
         "context_above_chars": pick(client.contextAboveChars, app.context_above_chars),
         "context_below_chars": pick(client.contextBelowChars, app.context_below_chars),
         "include_outputs": app.include_outputs,
+        **app.deadlines(),
     }
-    return model_config(app, fields), "settings"
+    config = model_config(app, fields)
+    config.api_key = key_for(app, config)
+    return config, "settings"
+
+
+def key_for(app: JupyterAIInline, config: ModelConfig) -> SecretStr | None:
+    """The administrator's API key, for the model server they configured it with (their
+    `base_url`, or their backend's default) and nowhere else: a URL a browser chose gets none."""
+    server_url = app.base_url or BACKENDS[app.backend].default_base_url
+    same_server = (config.backend, config.base_url) == (app.backend, server_url)
+    return app.api_key_secret() if same_server else None
 
 
 def is_local(app: JupyterAIInline, config: ModelConfig) -> bool:
