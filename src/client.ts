@@ -354,6 +354,9 @@ export class CompletionClient implements IDisposable {
     }
     switch (message?.type) {
       case 'status':
+        if (typeof message.max_message_bytes === 'number') {
+          this._maxMessageBytes = message.max_message_bytes;
+        }
         this._statusReceived.emit(message);
         break;
       case 'reply':
@@ -402,6 +405,7 @@ export class CompletionClient implements IDisposable {
         request.tokens.add(item.token);
         this._streams.set(item.token, {
           number: request.number,
+          text: '',
           latest: null,
           done: false,
           claimed: false,
@@ -426,6 +430,11 @@ export class CompletionClient implements IDisposable {
       return;
     }
     const item = toItem(message.response);
+    if (typeof message.keep === 'number') {
+      // a delta: the text follows the first `keep` characters (code points) of the last one
+      item.insertText = keepCodePoints(state.text, message.keep) + item.insertText;
+    }
+    state.text = item.insertText;
     item.isIncomplete = !message.done;
     if (message.error) {
       item.error = { message: title(message.error) };
@@ -531,9 +540,26 @@ export class CompletionClient implements IDisposable {
   }
 
   private _send(message: OutgoingMessage): void {
-    if (this._socket && this._socket.readyState === OPEN) {
-      this._socket.send(JSON.stringify(message));
+    if (!this._socket || this._socket.readyState !== OPEN) {
+      return;
     }
+    const data = JSON.stringify(message);
+    const size = new TextEncoder().encode(data).length;
+    if (size > this._maxMessageBytes && message.type === 'request') {
+      // the server would refuse it: end the request here, with the reason
+      this._emitError({
+        message: `The text around the cursor is too large to send (${size} bytes; the server takes ${this._maxMessageBytes})`,
+        kind: 'protocol',
+        number: message.number,
+        notify: false
+      });
+      const request = this._requests.get(message.number);
+      if (request) {
+        this._finish(request);
+      }
+      return;
+    }
+    this._socket.send(data);
   }
 
   private _setState(state: ConnectionState): void {
@@ -571,6 +597,7 @@ export class CompletionClient implements IDisposable {
   private _lastDelay = 0;
   private _retryTimer: ReturnType<typeof setTimeout> | null = null;
   private _settings: IServerSettings | null = null;
+  private _maxMessageBytes = Infinity;
   private _counter = 0;
   private _requests = new Map<number, IRequest>();
   private _latestByKey = new Map<string, number>();
@@ -598,6 +625,8 @@ interface IRequest {
 
 interface IStreamState {
   number: number;
+  /** The suggestion's full text so far (chunks may carry only what changed). */
+  text: string;
   /** The newest chunk not yet yielded (chunks carry the full text so far). */
   latest: ICompletionItem | null;
   done: boolean;
@@ -615,6 +644,16 @@ function toItem(item: IItem): ICompletionItem {
     result.token = item.token;
   }
   return result;
+}
+
+/** The first `count` code points of `text` (Python counts characters so). */
+export function keepCodePoints(text: string, count: number): string {
+  let end = 0;
+  for (let seen = 0; seen < count && end < text.length; seen++) {
+    const code = text.codePointAt(end) as number;
+    end += code > 0xffff ? 2 : 1;
+  }
+  return text.slice(0, end);
 }
 
 function title(error: IErrorInfo | null | undefined): string {

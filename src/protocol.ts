@@ -74,6 +74,10 @@ export interface IStatusMessage {
   /** llama.cpp only: fill-in-the-middle (`infill`) or prefix `completion`, once known. */
   mode?: 'infill' | 'completion' | null;
   local?: ILocalServer | null;
+  /** Whether this browser may choose the model server (needs permission to run code). */
+  can_choose_server?: boolean;
+  /** The largest message the server takes, in UTF-8 bytes. */
+  max_message_bytes?: number;
 }
 
 export interface IReplyMessage {
@@ -89,6 +93,9 @@ export interface IStreamMessage {
   response: IItem;
   done: boolean;
   error?: IErrorInfo | null;
+  /** When set, `insertText` follows the first `keep` characters (code points) of the
+   *  token's previous text. */
+  keep?: number | null;
 }
 
 export interface IErrorMessage {

@@ -106,6 +106,38 @@ describe('CompletionClient messages', () => {
     await handle.finished;
   });
 
+  it('rebuilds each text from delta chunks, counting code points as the server does', async () => {
+    const { client, socket, handle } = await connectedRequest(['a']);
+    const a = client.stream('a');
+    const delta = (keep: number, text: string, done = false) => ({
+      ...(chunk(handle.number, 'a', text, done) as object),
+      keep
+    });
+    socket().receive(delta(0, 'x = "😀'));
+    expect((await a.next()).value.response.insertText).toBe('x = "😀');
+    socket().receive(delta(6, 'é"'));
+    expect((await a.next()).value.response.insertText).toBe('x = "😀é"');
+    // the server's post-processing took text back: keep less, then add
+    socket().receive(delta(6, '"', true));
+    expect((await a.next()).value.response.insertText).toBe('x = "😀"');
+    expect((await a.next()).done).toBe(true);
+  });
+
+  it('refuses locally a request larger than the server takes, with the reason', async () => {
+    const { client, socket } = openClient();
+    const errors: IClientError[] = [];
+    client.errorOccurred.connect((_, e) => errors.push(e));
+    socket().receive(statusMessage('settings', 'm', 'http://x', { max_message_bytes: 300 }));
+    const small = client.request(INPUT);
+    const big = client.request({ ...INPUT, cell_id: 'big', prefix: 'é'.repeat(200) });
+    expect(socket().sent.map(m => m.number)).toEqual([small.number]);
+    expect((await big.reply).items).toEqual([]);
+    await big.finished;
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toMatch(/too large to send \(\d+ bytes; the server takes 300\)/);
+    expect(client.inFlight).toEqual([small.number]);
+  });
+
   it('ignores chunks of unknown tokens and of other requests', async () => {
     const { client, socket } = openClient();
     const one = client.request(INPUT);
