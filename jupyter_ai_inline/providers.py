@@ -36,6 +36,7 @@ from .engine.completer import Run
 from .engine.config import BackendName, ModelConfig
 from .engine.protocol import Chunk, ErrorInfo, ItemList, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
+from .server.app import SETTINGS_KEY, JupyterAIInline
 from .server.local_model import LocalModelError
 from .server.managed_model import ManagedModel
 
@@ -83,8 +84,15 @@ class InlineProvider(BaseProvider, LLM):
         return None
 
     @property
+    def app(self) -> JupyterAIInline | None:
+        """Our server extension, when it runs in this Jupyter server."""
+        return (self.server_settings or {}).get(SETTINGS_KEY)
+
+    @property
     def config(self) -> ModelConfig:
         fields = self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"})
+        if (app := self.app) is not None:
+            fields.update(app.deadlines())
         if (local := self.local_model) is not None:
             fields["base_url"] = local.base_url
         if fields["api_key"] is None and self.backend == "openai" and not self.base_url:
@@ -96,7 +104,8 @@ class InlineProvider(BaseProvider, LLM):
     def completer(self) -> InlineCompleter:
         """One per provider instance, i.e. per browser tab: it supersedes old requests."""
         if self._completer is None:
-            self._completer = self.config.completer()
+            app = self.app  # its generation limit counts Jupyter AI's requests too
+            self._completer = self.config.completer(app and app.generation_limit)
         return self._completer
 
     # Jupyter AI inline completion

@@ -245,3 +245,25 @@ async def test_a_request_cancelled_before_it_streams_never_reaches_the_backend(
     assert len(first.list.items) == 2
     assert [(c.done, c.response.insertText) for c in chunks] == [(True, ""), (True, "")]
     assert fake.requests == []
+
+
+async def test_jupyter_ai_requests_share_our_server_limits(fake, monkeypatch) -> None:
+    """With our extension in the server, its generation limit and deadlines apply to
+    Jupyter AI's requests too."""
+    from types import SimpleNamespace
+
+    from jupyter_ai_inline.engine.limits import GenerationLimit
+
+    app = SimpleNamespace(
+        generation_limit=GenerationLimit(1, wait=0.05),
+        deadlines=lambda: {"first_text_timeout": 0.5, "stall_timeout": 0.5},
+    )
+    monkeypatch.setattr(OllamaInlineProvider, "server_settings", {"jupyter_ai_inline": app})
+    fake.hang = True
+    waiting = asyncio.create_task(stream(ollama(fake), request(1)))
+    await fake.wait_until(lambda: fake.active == 1)
+    _, refused = await stream(ollama(fake), request(2, cell_id="cell-2"))
+    assert refused[-1].error.type == "ServerBusy"
+    _, timed_out = await waiting
+    assert timed_out[-1].error.type == "BackendTimeout"
+    assert "first-text deadline" in timed_out[-1].error.title
