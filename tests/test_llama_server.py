@@ -29,6 +29,7 @@ from jupyter_ai_magics.models.completion import (  # noqa: E402
 )
 
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
+from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend  # noqa: E402
 from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
 from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
 from jupyter_ai_inline.server import local_model  # noqa: E402
@@ -334,6 +335,19 @@ async def test_an_unexpected_error_in_a_restart_fails_the_server(
         assert any("no command" in repr(r.exc_info) for r in errors(caplog))
     finally:
         await server.stop()
+
+
+async def test_a_failed_mode_probe_is_logged_and_the_model_serves(
+    fim_model: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    async def broken_probe(self: LlamaCppBackend) -> None:
+        raise RuntimeError("probe broke")
+
+    monkeypatch.setattr(LlamaCppBackend, "detect_mode", broken_probe)
+    async with managed_model(fim_model) as managed:
+        await asyncio.wait_for(managed.wait_ready(lambda: False), 60)
+        await until(lambda: any("probe broke" in repr(r.exc_info) for r in errors(caplog)), 10)
+        assert managed.ready and managed.mode is None
 
 
 async def test_missing_model_file_is_a_readable_error(tmp_path: Path) -> None:
