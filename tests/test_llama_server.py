@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -29,8 +29,10 @@ from jupyter_ai_magics.models.completion import (  # noqa: E402
 )
 
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
+from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend  # noqa: E402
 from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
 from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
+from jupyter_ai_inline.server import local_model  # noqa: E402
 from jupyter_ai_inline.server.local_model import (  # noqa: E402
     LocalLlamaServer,
     LocalModelError,
@@ -42,10 +44,23 @@ from tests.llama_slots import STOPPED_EARLY, predicted_tokens, slots, wait_until
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
 
+def supervised(model: Path, **options) -> LocalLlamaServer:
+    return LocalLlamaServer(model, ctx_size=2048, threads=2, startup_timeout=60, **options)
+
+
 async def running(model: Path, **options) -> LocalLlamaServer:
-    server = LocalLlamaServer(model, ctx_size=2048, threads=2, startup_timeout=60, **options)
+    server = supervised(model, **options)
     await server.start()
     return server
+
+
+async def until(condition: Callable[[], bool], seconds: float) -> None:
+    """Poll `condition` every 0.1 s; fail the test if it is still false after `seconds`."""
+    for _ in range(round(seconds * 10)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(f"still not true after {seconds:g} s")
 
 
 @pytest_asyncio.fixture
@@ -117,10 +132,11 @@ async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
 
 
 @contextlib.asynccontextmanager
-async def managed_model(model: Path, wait_seconds: float = 60) -> AsyncIterator[ManagedModel]:
+async def managed_model(
+    model: Path, wait_seconds: float = 60, **options
+) -> AsyncIterator[ManagedModel]:
     """The server extension's managed model, started (not yet ready) in the background."""
-    server = LocalLlamaServer(model, ctx_size=2048, threads=2, startup_timeout=60)
-    managed = ManagedModel(server, logging.getLogger(), wait_seconds)
+    managed = ManagedModel(supervised(model, **options), logging.getLogger(), wait_seconds)
     managed.start()
     try:
         yield managed
@@ -226,11 +242,7 @@ async def test_supervisor_restarts_a_killed_server(fim_model: Path) -> None:
     try:
         first_pid = server.pid
         os.kill(first_pid, signal.SIGKILL)
-        for _ in range(300):  # bounded: 30 s
-            if server.restarts == 1 and server.state == "ready":
-                break
-            await asyncio.sleep(0.1)
-        assert server.state == "ready" and server.restarts == 1
+        await until(lambda: server.restarts == 1 and server.state == "ready", 30)
         assert server.pid not in (None, first_pid)
         async with httpx.AsyncClient(timeout=5) as client:
             assert (await client.get(f"{server.base_url}/health")).status_code == 200
@@ -240,6 +252,102 @@ async def test_supervisor_restarts_a_killed_server(fim_model: Path) -> None:
     assert server.pid is None and server.state == "stopped"
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+@pytest.fixture
+def not_executable(tmp_path: Path) -> Path:
+    """A `llama-server` that exec refuses (no execute bit, even for root): PermissionError."""
+    binary = tmp_path / "llama-server"
+    binary.write_text("not a program\n")
+    binary.chmod(0o644)
+    return binary
+
+
+def spawn_binaries(monkeypatch: pytest.MonkeyPatch, *binaries: Path) -> list[Path]:
+    """The next spawns run `binaries` in turn, later ones the real llama-server; returns the
+    ones not used yet."""
+    real, queue = local_model.server_binary, list(binaries)
+    monkeypatch.setattr(local_model, "server_binary", lambda: queue.pop(0) if queue else real())
+    return queue
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_an_unrunnable_binary_is_a_readable_error(
+    fim_model: Path, not_executable: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawn_binaries(monkeypatch, not_executable)
+    server = supervised(fim_model)
+    with pytest.raises(LocalModelError, match="Cannot start llama-server .*: Permission denied"):
+        await server.start()
+    assert server.state == "failed" and str(not_executable) in server.status
+
+
+async def test_a_restart_that_cannot_spawn_is_retried(
+    fim_model: Path, not_executable: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await running(fim_model, backoff_initial=0.2)
+    try:
+        unused = spawn_binaries(monkeypatch, not_executable)  # the first restart's spawn fails
+        os.kill(server.pid, signal.SIGKILL)
+        await until(lambda: server.restarts == 1 and server.state == "ready", 30)
+        assert not unused and server.pid is not None
+    finally:
+        await server.stop()
+
+
+async def test_a_waiting_request_hears_that_restarts_cannot_spawn(
+    fim_model: Path, not_executable: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    """llama-server dies and can no longer be executed: the state ends `failed` with the
+    reason, and a request waiting for the restart gets it, not the `wait_seconds` timeout."""
+    async with managed_model(fim_model, backoff_initial=0.5, max_restarts=2) as managed:
+        await asyncio.wait_for(managed.wait_ready(lambda: False), 60)
+        spawn_binaries(monkeypatch, not_executable, not_executable)
+        os.kill(managed.server.pid, signal.SIGKILL)
+        await until(lambda: managed.state != "ready", 10)
+        with pytest.raises(LocalModelError, match="gave up") as error:
+            await asyncio.wait_for(managed.wait_ready(lambda: False), 20)  # wait_seconds: 60
+        message = str(error.value)
+        assert managed.status() == {"state": "failed", "message": message}
+        assert f"Cannot start llama-server {not_executable}: Permission denied" in message
+        assert "\n" not in message and managed.server.pid is None
+        # each failed restart reported once: retried (a warning), then given up (an error)
+        logged = [(r.levelname, r.getMessage()) for r in caplog.records]
+        failures = [level for level, line in logged if "Permission denied" in line]
+        assert failures == ["WARNING", "ERROR"], logged
+
+
+async def test_an_unexpected_error_in_a_restart_fails_the_server(
+    fim_model: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    def broken_command() -> list[str]:
+        raise RuntimeError("no command")
+
+    server = await running(fim_model, backoff_initial=0.1)
+    try:
+        monkeypatch.setattr(server, "command", broken_command)
+        os.kill(server.pid, signal.SIGKILL)
+        await until(lambda: server.state == "failed", 10)
+        assert "no command" in server.status and server.pid is None
+        assert any("no command" in repr(r.exc_info) for r in errors(caplog))
+    finally:
+        await server.stop()
+
+
+async def test_a_failed_mode_probe_is_logged_and_the_model_serves(
+    fim_model: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    async def broken_probe(self: LlamaCppBackend) -> None:
+        raise RuntimeError("probe broke")
+
+    monkeypatch.setattr(LlamaCppBackend, "detect_mode", broken_probe)
+    async with managed_model(fim_model) as managed:
+        await asyncio.wait_for(managed.wait_ready(lambda: False), 60)
+        await until(lambda: any("probe broke" in repr(r.exc_info) for r in errors(caplog)), 10)
+        assert managed.ready and managed.mode is None
 
 
 async def test_missing_model_file_is_a_readable_error(tmp_path: Path) -> None:
@@ -284,11 +392,8 @@ async def test_supervisor_gives_up_after_max_restarts(fim_model: Path) -> None:
     server = await running(fim_model, max_restarts=0)
     try:
         os.kill(server.pid, signal.SIGKILL)
-        for _ in range(100):  # bounded: 10 s
-            if server.state == "failed":
-                break
-            await asyncio.sleep(0.1)
-        assert server.state == "failed" and "gave up" in server.status
+        await until(lambda: server.state == "failed", 10)
+        assert "gave up" in server.status
     finally:
         await server.stop()
 

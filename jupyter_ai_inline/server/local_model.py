@@ -29,6 +29,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -307,14 +308,18 @@ class LocalLlamaServer:
         self._tail.clear()
         cmd = self.command()
         self.log.info("Starting llama-server: %s", " ".join(cmd))
-        self.process = await asyncio.create_subprocess_exec(
-            *cmd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ},
-            preexec_fn=functools.partial(die_with_parent, os.getpid()),
-        )
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ},
+                preexec_fn=functools.partial(die_with_parent, os.getpid()),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:  # not executable, out of memory...
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise LocalModelError(f"Cannot start llama-server {cmd[0]}: {reason}") from None
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)
         self.state = "ready"
@@ -371,7 +376,18 @@ class LocalLlamaServer:
         )
 
     async def _watch(self) -> None:
-        """Restart the server with exponential backoff whenever it dies."""
+        """Restart the server with exponential backoff whenever it dies or a restart fails;
+        after `max_restarts` failures in a row, give up (`failed`). It never ends leaving
+        the state `restarting`: an unexpected error fails the server too."""
+        try:
+            await self._supervise()
+        except Exception as exc:
+            self.log.exception("The llama-server watcher failed")
+            self.error = f"the llama-server watcher failed: {exc!r}"
+            self.state = "failed"
+            await self._terminate()
+
+    async def _supervise(self) -> None:
         backoff = self.backoff_initial
         failures = 0
         while not self._stopping:
@@ -386,30 +402,32 @@ class LocalLlamaServer:
                 return
             if time.monotonic() - started > self.stable_after:
                 backoff, failures = self.backoff_initial, 0
-            failures += 1
-            if failures > self.max_restarts:
-                self.error = f"llama-server keeps exiting (last code {code}); gave up"
-                self.state = "failed"
-                self.log.error(self.error)
-                return
-            self.state = "restarting"
-            self.log.warning(
-                "llama-server exited with code %s; restarting in %.1f s", code, backoff
-            )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self.backoff_max)
-            try:
-                await self._spawn_and_wait()
+            reason = f"llama-server exited with code {code}"
+            while True:  # restart until one attempt becomes healthy
+                failures += 1
+                if failures > self.max_restarts:
+                    self.error = f"{reason}; gave up restarting it"
+                    self.state = "failed"
+                    self.log.error(self.error)
+                    return
+                self.state = "restarting"
+                self.log.warning("%s; restarting in %.1f s", reason, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.backoff_max)
+                try:
+                    await self._spawn_and_wait()
+                except LocalModelError as exc:  # logged with the next retry or giving up
+                    reason = self.error = str(exc)
+                    await self._terminate()  # an unhealthy process counts as a failure
+                    continue
                 self.restarts += 1
-            except LocalModelError as exc:
-                self.log.error("%s", exc)
-                self.error = str(exc)
-                await self._terminate(keep=True)  # an unhealthy process counts as a failure
+                self.error = None
+                break
 
-    async def _terminate(self, keep: bool = False) -> None:
+    async def _terminate(self) -> None:
+        """End the process and its log reader. The process is forgotten only once it has
+        ended: if this is cancelled (by `stop()`), `stop()` still ends it."""
         process = self.process
-        if not keep:
-            self.process = None
         if process is not None and process.returncode is None:
             process.terminate()
             try:
@@ -418,9 +436,8 @@ class LocalLlamaServer:
                 self.log.warning("llama-server ignored SIGTERM; killing it")
                 process.kill()
                 await process.wait()
-        reader = self._reader
-        if not keep:
-            self._reader = None
+        self.process = None
+        reader, self._reader = self._reader, None
         if reader is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(reader, 2)

@@ -72,7 +72,10 @@ class ManagedModel:
             self.log.exception("The local model cannot run")
             return
         backend = LlamaCppBackend(BackendSettings(base_url=self.base_url, model=self.model_name))
-        self.mode = await backend.detect_mode()
+        try:
+            self.mode = await backend.detect_mode()
+        except Exception:  # it serves all the same: each request learns the mode itself
+            self.log.exception("Probing the local model's llama.cpp mode failed")
         self.log.info("Local model %s ready (%s mode)", self.model_name, self.mode)
         self._changed()
 
