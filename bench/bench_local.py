@@ -74,8 +74,8 @@ from jupyter_ai_magics.models.completion import (
 )
 
 from jupyter_ai_inline.engine import aclose_clients
+from jupyter_ai_inline.local import LocalLlamaServer
 from jupyter_ai_inline.providers import LlamaCppInlineProvider
-from jupyter_ai_inline.server.local_model import LocalLlamaServer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

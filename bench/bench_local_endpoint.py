@@ -26,8 +26,8 @@ import httpx
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from jupyter_ai_inline.local import die_with_parent, free_port
 from jupyter_ai_inline.server.app import WEBSOCKET_PATH
-from jupyter_ai_inline.server.local_model import die_with_parent, free_port
 
 TOKEN = secrets.token_hex(16)
 AUTH = {"Authorization": f"token {TOKEN}"}

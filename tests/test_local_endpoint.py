@@ -74,11 +74,12 @@ async def test_starting_then_model_and_mode_then_streamed_suggestions(
 ) -> None:
     model_file.symlink_to(fim_model)
     async with local_server_started(jp_serverapp) as app:
-        assert app.local.status() == {"state": "starting", "message": "starting local model…"}
+        local = app.service.local
+        assert local.summary() == {"state": "starting", "message": "starting local model…"}
         tab = Client(await jp_ws_fetch(*ENDPOINT))
         first = await tab.receive()
         assert first["model"] == "inline-llamacpp:local-model.gguf"
-        assert first["backend"] == "llamacpp" and first["base_url"] == app.local.base_url
+        assert first["backend"] == "llamacpp" and first["base_url"] == app.service.local.base_url
         tab.send(**request(1, prefix="def add(a, b):\n    ", suffix="\n"))  # waits for ready
         messages = await tab.until_done(1, 1)
         replies = [m for m in messages if m["type"] != "status"]
@@ -93,7 +94,7 @@ async def test_starting_then_model_and_mode_then_streamed_suggestions(
         assert statuses[-1]["mode"] == "infill"
         assert statuses[-1]["local"] == {"state": "ready", "message": "local-model.gguf"}
         async with httpx.AsyncClient(timeout=5) as client:
-            props = (await client.get(f"{app.local.base_url}/props")).json()
+            props = (await client.get(f"{app.service.local.base_url}/props")).json()
         assert props["total_slots"] == app.local_parallel == 2
 
 
@@ -112,8 +113,8 @@ async def test_gemma_uses_completion_and_cancel_stops_the_generation(
             pass
         assert message["reply_to"] == 1 and message["error"] is None
         tab.send(type="cancel", number=1)
-        freed_after = await wait_until_idle(app.local.base_url)
-        generated = await predicted_tokens(app.local.base_url)  # --metrics: our extra argument
+        freed_after = await wait_until_idle(app.service.local.base_url)
+        generated = await predicted_tokens(app.service.local.base_url)  # --metrics: our argument
         assert generated < STOPPED_EARLY, f"{generated} tokens, slot freed in {freed_after:.2f} s"
 
 
@@ -140,8 +141,8 @@ async def test_corrupt_model_file_gives_a_readable_error(
 async def test_stopping_jupyter_stops_the_server(jp_serverapp, model_file, fim_model) -> None:
     model_file.symlink_to(fim_model)
     async with local_server_started(jp_serverapp) as app:
-        await app.local.wait_ready(lambda: False)
-        pid = app.local.server.pid
+        await app.service.local.wait_ready(lambda: False)
+        pid = app.service.local.server.pid
         assert pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -178,6 +179,6 @@ async def test_bad_local_settings_are_logged_not_raised(caplog, setting, error) 
     settings = {"local_server": "on", **setting}
     app = JupyterAIInline(config=Config({"JupyterAIInline": settings}))
     app.log = logging.getLogger(__name__)  # the app's own logger does not propagate
-    await app._start_jupyter_server_extension(None)
-    assert app.local is None
+    app.initialize_settings()
+    assert app.service.local is None
     assert error in caplog.text

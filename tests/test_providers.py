@@ -237,11 +237,11 @@ async def test_a_request_cancelled_before_it_streams_never_reaches_the_backend(
 
     provider = ollama(fake, suggestions=2)
     engine_request = to_engine_request(request(9))
-    run = provider.completer.start((engine_request.path, engine_request.cell_id))
-    replies = stream_replies(provider.completer, engine_request, 9, provider.prompt, run)
-    first = await anext(replies)
-    run.cancel()  # e.g. the user pressed Escape while the prompt was being built
-    chunks = [chunk async for chunk in replies]
+    with provider.completer.claim((engine_request.path, engine_request.cell_id)) as claim:
+        replies = stream_replies(provider.completer, engine_request, 9, provider.prompt, claim)
+        first = await anext(replies)
+        claim.cancel()  # e.g. the user pressed Escape while the prompt was being built
+        chunks = [chunk async for chunk in replies]
     assert len(first.list.items) == 2
     assert [(c.done, c.response.insertText) for c in chunks] == [(True, ""), (True, "")]
     assert fake.requests == []
@@ -250,15 +250,13 @@ async def test_a_request_cancelled_before_it_streams_never_reaches_the_backend(
 async def test_jupyter_ai_requests_share_our_server_limits(fake, monkeypatch) -> None:
     """With our extension in the server, its generation limit and deadlines apply to
     Jupyter AI's requests too."""
-    from types import SimpleNamespace
-
     from jupyter_ai_inline.engine.limits import GenerationLimit
+    from jupyter_ai_inline.server.choice import AdminSettings
+    from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService
 
-    app = SimpleNamespace(
-        generation_limit=GenerationLimit(1, wait=0.05),
-        deadlines=lambda: {"first_text_timeout": 0.5, "stall_timeout": 0.5},
-    )
-    monkeypatch.setattr(OllamaInlineProvider, "server_settings", {"jupyter_ai_inline": app})
+    admin = AdminSettings(first_text_timeout=0.5, stall_timeout=0.5)
+    service = CompletionService(admin, GenerationLimit(1, wait=0.05))
+    monkeypatch.setattr(OllamaInlineProvider, "server_settings", {SETTINGS_KEY: service})
     fake.hang = True
     waiting = asyncio.create_task(stream(ollama(fake), request(1)))
     await fake.wait_until(lambda: fake.active == 1)

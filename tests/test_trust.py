@@ -238,7 +238,7 @@ async def test_clients_without_deltas_in_mind_still_see_full_texts(jp_ws_fetch, 
 
 
 def test_a_huge_base_url_is_refused_as_a_setting() -> None:
-    from jupyter_ai_inline.server.model import ClientSettings
+    from jupyter_ai_inline.server.choice import ClientSettings
 
     settings, problems = ClientSettings.parse({"baseUrl": "http://" + "a" * 100_000, "model": "m"})
     assert settings.baseUrl is None and settings.model == "m"

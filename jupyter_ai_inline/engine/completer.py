@@ -27,12 +27,15 @@ log = logging.getLogger(__name__)
 EditorKey = tuple[str | None, str | None]
 
 
-class Run:
-    """One request's hold on its editor: cancel it to stop its generation at once,
-    before or while it streams."""
+class EditorClaim:
+    """One request's hold on its editor (path, cell). Cancel it to stop the request's
+    generation at once, before or while it streams; a newer claim on the editor cancels
+    it. Leaving its `with` block gives the editor back (unless a newer claim holds it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, completer: InlineCompleter, key: EditorKey) -> None:
+        self.key = key
         self.cancelled = False
+        self._completer = completer
         self._merged: Merged[str] | None = None
 
     def attach(self, merged: Merged[str]) -> None:
@@ -44,6 +47,12 @@ class Run:
         self.cancelled = True
         if self._merged is not None:
             self._merged.cancel()
+
+    def __enter__(self) -> EditorClaim:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._completer._release(self)
 
 
 class InlineCompleter:
@@ -62,7 +71,7 @@ class InlineCompleter:
         self.budget = budget or ContextBudget()
         self.limit = limit
         """Shared with other completers: the server-wide bound on generations."""
-        self._running: dict[EditorKey, Run] = {}
+        self._claims: dict[EditorKey, EditorClaim] = {}
 
     def sampling(self, index: int) -> Sampling:
         """The first suggestion is greedy; the others sample with their own seed."""
@@ -82,18 +91,18 @@ class InlineCompleter:
     ) -> FimPrompt:
         return build_prompt(request, self.budget, above, below)
 
-    def start(self, key: EditorKey) -> Run:
-        """Claim the editor for a new request, cancelling the one it supersedes."""
-        previous = self._running.pop(key, None)
+    def claim(self, key: EditorKey) -> EditorClaim:
+        """Claim the editor for a new request, cancelling the one it supersedes. Use the
+        claim as a context manager around the whole request: leaving it releases it."""
+        previous = self._claims.pop(key, None)
         if previous is not None:
             previous.cancel()
-        run = self._running[key] = Run()
-        return run
+        claim = self._claims[key] = EditorClaim(self, key)
+        return claim
 
-    def release(self, key: EditorKey, run: Run) -> None:
-        """Give the editor back when `run` ends, unless a newer request holds it."""
-        if self._running.get(key) is run:
-            del self._running[key]
+    def _release(self, claim: EditorClaim) -> None:
+        if self._claims.get(claim.key) is claim:
+            del self._claims[claim.key]
 
     async def _generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         """One suggestion's text, within the shared generation limit."""
@@ -103,25 +112,26 @@ class InlineCompleter:
                 yield piece
 
     async def stream(
-        self, request: CompletionRequest, prompt: FimPrompt, run: Run | None = None
+        self, request: CompletionRequest, prompt: FimPrompt, claim: EditorClaim | None = None
     ) -> AsyncIterator[SuggestionUpdate]:
         """Yield the full processed text of each suggestion as it grows.
 
         Every suggestion index ends with exactly one update with `done=True`, also when
         the request is cancelled or superseded, or the backend fails (then with `error`).
-        `run` comes from `start()` when the caller claimed the editor earlier.
+        `claim` comes from `claim()` when the caller holds the editor for longer (and
+        releases it); without one, the stream claims and releases the editor itself.
         """
-        key: EditorKey = (request.path, request.cell_id)
-        run = run or self.start(key)
+        own_claim = claim is None
+        claim = claim or self.claim((request.path, request.cell_id))
         count = self.generation.suggestions
         raw = [""] * count
         shown = [""] * count
         finished: dict[int, str] = {}
         streams = [self._generate(prompt, self.sampling(i)) for i in range(count)]
-        merged: Merged[str] = Merged([] if run.cancelled else streams)
+        merged: Merged[str] = Merged([] if claim.cancelled else streams)
         try:
             async with merged:
-                run.attach(merged)
+                claim.attach(merged)
                 async for item in merged:
                     i = item.index
                     if item.value is not None:
@@ -147,7 +157,8 @@ class InlineCompleter:
         finally:
             for stream in streams:
                 await stream.aclose()  # those never started
-            self.release(key, run)
+            if own_claim:
+                claim.__exit__()
 
 
 def _readable(error: BaseException | None) -> InlineError | None:

@@ -9,7 +9,14 @@
     ├── BadResponse             it answered with something that is not a valid stream
     ├── BackendError            any other error status from it
     ├── Unsupported             it lacks an endpoint or parameter (chooses a fallback)
-    └── ServerBusy              this Jupyter server runs its most generations at once
+    ├── ServerBusy              this Jupyter server runs its most generations at once
+    ├── ServerError             an unexpected failure of this Jupyter server (see its log)
+    ├── LocalModelUnavailable   the managed local model failed, or is still starting
+    │   └── ModelFileError      its model file is missing or not a GGUF file (local/)
+    └── BadMessage              a message the websocket cannot take (an `error` reply)
+        ├── MessageTooLarge
+        ├── TooManyRequests
+        └── BadSettings         a `configure` field left out (its default applies)
 
 Text a model server sent goes into a title or detail only through `server_text`: secrets
 redacted first, then one line, then cut.
@@ -88,6 +95,36 @@ class ServerBusy(InlineError):
     """This Jupyter server already runs as many generations as it allows."""
 
     kind = "ServerBusy"
+
+
+class ServerError(InlineError):
+    """An unexpected failure of this Jupyter server (its log has the traceback)."""
+
+    kind = "ServerError"
+
+
+class LocalModelUnavailable(InlineError):
+    """The managed local model server cannot serve: it failed, or is still starting."""
+
+    kind = "LocalModelUnavailable"
+
+
+class BadMessage(InlineError):
+    """A websocket message the server cannot take."""
+
+    kind = "BadMessage"
+
+
+class MessageTooLarge(BadMessage):
+    kind = "MessageTooLarge"
+
+
+class TooManyRequests(BadMessage):
+    kind = "TooManyRequests"
+
+
+class BadSettings(BadMessage):
+    kind = "BadSettings"
 
 
 # -- text from model servers -----------------------------------------------------------------

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from os.path import commonprefix
 from typing import Literal
 
 from pydantic import BaseModel
 
-from .completer import InlineCompleter, Run
+from .completer import EditorClaim, InlineCompleter
 from .errors import InlineError
 from .models import CompletionRequest, FimPrompt
 
@@ -86,11 +87,11 @@ async def stream_replies(
     request: CompletionRequest,
     number: int,
     prompt: PromptSource,
-    run: Run | None = None,
+    claim: EditorClaim,
 ) -> AsyncIterator[Reply | Chunk]:
     """An initial reply with one empty item per suggestion, each with its own token, then
-    chunks with each suggestion's full text so far: exactly one `done` chunk per token."""
-    run = run or completer.start((request.path, request.cell_id))
+    chunks with each suggestion's full text so far: exactly one `done` chunk per token.
+    The caller holds `claim` (from `completer.claim()`) and releases it."""
     tokens = [
         f"{number}-{i}-{secrets.token_hex(4)}" for i in range(completer.generation.suggestions)
     ]
@@ -98,15 +99,19 @@ async def stream_replies(
         list=ItemList(items=[Item(insertText="", isIncomplete=True, token=t) for t in tokens]),
         reply_to=number,
     )
-    async for update in completer.stream(request, await prompt(request), run):
-        yield Chunk(
-            response=Item(
-                insertText=update.text, isIncomplete=not update.done, token=tokens[update.index]
-            ),
-            reply_to=number,
-            done=update.done,
-            error=ErrorInfo.of(update.error),
-        )
+    updates = completer.stream(request, await prompt(request), claim)
+    async with aclosing(updates):
+        async for update in updates:
+            yield Chunk(
+                response=Item(
+                    insertText=update.text,
+                    isIncomplete=not update.done,
+                    token=tokens[update.index],
+                ),
+                reply_to=number,
+                done=update.done,
+                error=ErrorInfo.of(update.error),
+            )
 
 
 async def complete(
@@ -114,16 +119,18 @@ async def complete(
     request: CompletionRequest,
     number: int,
     prompt: PromptSource,
-    run: Run | None = None,
+    claim: EditorClaim,
 ) -> Reply:
     """All suggestions at once: the distinct non-empty ones, or else the first error."""
     texts: list[str] = []
     errors: list[InlineError] = []
-    async for update in completer.stream(request, await prompt(request), run):
-        if update.done and update.error is not None:
-            errors.append(update.error)
-        elif update.done and update.text:
-            texts.append(update.text)
+    updates = completer.stream(request, await prompt(request), claim)
+    async with aclosing(updates):
+        async for update in updates:
+            if update.done and update.error is not None:
+                errors.append(update.error)
+            elif update.done and update.text:
+                texts.append(update.text)
     return Reply(
         list=ItemList(items=[Item(insertText=text) for text in texts]),
         reply_to=number,

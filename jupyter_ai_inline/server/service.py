@@ -1,0 +1,190 @@
+"""`CompletionService`: what the server extension owns for completions, in one object.
+
+The extension app builds it at start, hands it to every completions websocket
+(`CompletionsHandler.initialize`) and leaves it in the server's settings, where Jupyter AI's
+providers find it. It holds the administrator's settings, the managed local model (if any),
+the server-wide generation limit and what is known of llama.cpp servers' modes, and answers
+the questions a request asks: which model, is it the local one, may it go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..engine.backends.llamacpp import LlamaCppBackend, Mode
+from ..engine.completer import EditorClaim, InlineCompleter
+from ..engine.config import ModelConfig
+from ..engine.limits import GenerationLimit
+from ..engine.models import BackendSettings
+from .choice import AdminSettings, ClientSettings, Source, jupyter_ai_fields, status_message
+from .managed_model import ManagedModel
+
+SETTINGS_KEY = "jupyter_ai_inline_service"
+"""Where the service sits in the Jupyter server's settings."""
+
+
+class CompletionService:
+    def __init__(
+        self,
+        admin: AdminSettings,
+        limit: GenerationLimit,
+        local: ManagedModel | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.admin = admin
+        self.limit = limit
+        self.local = local
+        self.log = log or logging.getLogger(__name__)
+        self.listeners: set[Callable[[], None]] = set()
+        """Called when a status may have changed (local model state, a mode learned)."""
+        self._modes: dict[str, Mode] = {}
+        self._probes: dict[str, asyncio.Task[None]] = {}
+        if local is not None:
+            local.listeners.add(self._changed)
+
+    @classmethod
+    def of(cls, web_settings: Mapping[str, Any] | None) -> CompletionService | None:
+        """The service of this Jupyter server, if our extension runs in it."""
+        return (web_settings or {}).get(SETTINGS_KEY)
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def serves_locally(self, backend: str, base_url: str | None) -> bool:
+        """Whether the managed local model serves this backend and URL: a llama.cpp model
+        with no base URL of its own, or with the local server's."""
+        local = self.local
+        return (
+            local is not None
+            and backend == "llamacpp"
+            and (not base_url or base_url == local.base_url)
+        )
+
+    def config(self, fields: dict[str, Any]) -> ModelConfig:
+        """A model configuration from chosen fields: the local model's URL and name where it
+        serves them, the administrator's deadlines unless the fields set their own."""
+        fields = {**self.admin.deadlines(), "base_url": None, **fields}
+        if self.local is not None and self.serves_locally(fields["backend"], fields["base_url"]):
+            fields.update(base_url=self.local.base_url, model=self.local.model_name)
+        return ModelConfig.model_validate(fields)
+
+    def choose(
+        self, web_settings: Mapping[str, Any], client: ClientSettings
+    ) -> tuple[ModelConfig, Source]:
+        """Jupyter AI 2's completions model when it is one of ours, else the browser's
+        settings over the administrator's."""
+        admin = self.admin
+        if admin.use_jupyter_ai_model:
+            try:
+                chosen = jupyter_ai_fields(web_settings)
+            except Exception:  # a broken Jupyter AI config must not stop our completions
+                self.log.warning("Could not read Jupyter AI's completions model", exc_info=True)
+                chosen = None
+            if chosen is not None:
+                config = self.config(chosen)
+                if config.api_key is None:  # none in Jupyter AI's own key store
+                    config.api_key = self.key_for(config)
+                return config, "jupyter-ai"
+
+        def pick(browser: Any, server: Any) -> Any:
+            return server if browser is None else browser
+
+        config = self.config(
+            {
+                "backend": pick(client.backend, admin.backend),
+                "model": pick(client.model, admin.model),
+                "base_url": pick(client.baseUrl, admin.base_url) or None,
+                "suggestions": pick(client.suggestions, admin.suggestions),
+                "max_tokens": pick(client.maxTokens, admin.max_tokens),
+                "context_above_chars": pick(client.contextAboveChars, admin.context_above_chars),
+                "context_below_chars": pick(client.contextBelowChars, admin.context_below_chars),
+                "include_outputs": admin.include_outputs,
+            }
+        )
+        config.api_key = self.key_for(config)
+        return config, "settings"
+
+    def key_for(self, config: ModelConfig) -> SecretStr | None:
+        """The administrator's API key, for the model server they configured it with (their
+        `base_url`, or their backend's default) and nowhere else: a URL a browser chose
+        gets none."""
+        admin = self.admin
+        same_server = (config.backend, config.base_url) == (admin.backend, admin.server_url)
+        return admin.api_key if same_server else None
+
+    def completer(self, config: ModelConfig) -> InlineCompleter:
+        """A completer within the generation limit; a llama.cpp backend starts with its
+        server's mode when it is known."""
+        completer = config.completer(self.limit)
+        backend = completer.backend
+        if isinstance(backend, LlamaCppBackend) and backend.base_url in self._modes:
+            backend.has_infill = self._modes[backend.base_url] == "infill"
+        return completer
+
+    # -- llama.cpp modes ---------------------------------------------------------------------
+
+    def llama_mode(self, config: ModelConfig, backend: object = None) -> Mode | None:
+        """llama.cpp's mode for this model: learned by `backend` from its requests, or
+        known; while unknown and the server can answer, it is learned in the background
+        (one probe per server, then `listeners` hear of it)."""
+        if config.backend != "llamacpp" or not config.base_url:
+            return None
+        url = config.base_url.rstrip("/")
+        if isinstance(backend, LlamaCppBackend) and backend.mode is not None:
+            self._modes.setdefault(url, backend.mode)
+        if url in self._modes:
+            return self._modes[url]
+        local = self.local if self.serves_locally(config.backend, config.base_url) else None
+        probe = self._probes.get(url)
+        if (local is None or local.ready) and (probe is None or probe.done()):
+            self._probes[url] = asyncio.create_task(self._probe(url), name=f"mode of {url}")
+        return None
+
+    async def _probe(self, url: str) -> None:
+        backend = LlamaCppBackend(BackendSettings(base_url=url, model="probe"))
+        try:
+            mode = await backend.detect_mode()
+        except Exception:  # the status simply shows no mode
+            self.log.exception("Could not learn the llama.cpp mode at %s", url)
+            return
+        if mode is not None:
+            self._modes[url] = mode
+            self._changed()
+
+    # -- the local model ---------------------------------------------------------------------
+
+    async def wait_for_local_model(self, config: ModelConfig, claim: EditorClaim) -> bool:
+        """Wait while the local model that serves `config` starts (up to its
+        `wait_seconds`). False if a newer request for the editor superseded `claim`
+        meanwhile; raises `LocalModelUnavailable` if it failed or is still starting."""
+        local = self.local
+        if local is not None and self.serves_locally(config.backend, config.base_url):
+            await local.wait_ready(lambda: claim.cancelled)
+        return not claim.cancelled
+
+    def status(self, config: ModelConfig, source: Source, backend: object = None) -> dict[str, Any]:
+        """The status message for this model (see docs/protocol.md)."""
+        local = self.local if self.serves_locally(config.backend, config.base_url) else None
+        mode = self.llama_mode(config, backend)
+        return status_message(config, source, mode, local and local.summary())
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:  # one broken tab must not stop the others' updates
+                self.log.exception("A completions status listener failed")
+
+    async def stop(self) -> None:
+        """Cancel the probes and stop the local model (at the server's shutdown)."""
+        probes, self._probes = list(self._probes.values()), {}
+        for probe in probes:
+            probe.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
+        self.listeners.clear()
+        if self.local is not None:
+            await self.local.stop()
