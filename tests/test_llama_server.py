@@ -287,7 +287,7 @@ async def test_an_unrunnable_binary_is_a_readable_error(
         LocalModelUnavailable, match="Cannot start llama-server .*: Permission denied"
     ):
         await server.start()
-    assert server.state == "failed" and str(not_executable) in server.status
+    assert server.state == "failed" and str(not_executable) in server.status_line
 
 
 async def test_a_restart_that_cannot_spawn_is_retried(
@@ -336,7 +336,7 @@ async def test_an_unexpected_error_in_a_restart_fails_the_server(
         monkeypatch.setattr(server, "command", broken_command)
         os.kill(server.pid, signal.SIGKILL)
         await until(lambda: server.state == "failed", 10)
-        assert "no command" in server.status and server.pid is None
+        assert "no command" in server.status_line and server.pid is None
         assert any("no command" in repr(r.exc_info) for r in errors(caplog))
     finally:
         await server.stop()
@@ -403,7 +403,7 @@ async def test_supervisor_gives_up_after_max_restarts(fim_model: Path) -> None:
     try:
         os.kill(server.pid, signal.SIGKILL)
         await until(lambda: server.state == "failed", 10)
-        assert "gave up" in server.status
+        assert "gave up" in server.status_line
     finally:
         await server.stop()
 

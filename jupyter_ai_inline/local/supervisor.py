@@ -131,7 +131,7 @@ class LocalLlamaServer:
         return self.model_path.name if self.model_path else DEFAULT_MODEL_NAME
 
     @property
-    def status(self) -> str:
+    def status_line(self) -> str:
         """One line for a status bar."""
         if self.state == "ready":
             return self.model_name

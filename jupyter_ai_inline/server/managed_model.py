@@ -86,7 +86,7 @@ class ManagedModel:
             if cancelled():
                 return
             if self.state in ("failed", "stopped", "stopping"):
-                raise LocalModelUnavailable(self.server.status)
+                raise LocalModelUnavailable(self.server.status_line)
             if loop.time() >= deadline:
                 raise LocalModelUnavailable(
                     f"The local model is still starting after {timeout:g} s: see the Jupyter log"
@@ -96,7 +96,7 @@ class ManagedModel:
     def summary(self) -> dict[str, Any]:
         """The `local` part of a status message: state and one line for the status bar."""
         state = self.state
-        message = STARTING if state == "starting" else self.server.status
+        message = STARTING if state == "starting" else self.server.status_line
         return {"state": state, "message": message}
 
     def _changed(self) -> None:
