@@ -11,7 +11,9 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Item(Generic[T]):
+class Arrival(Generic[T]):
+    """What one of the merged iterables produced: a value, or its end (maybe an error)."""
+
     index: int
     value: T | None = None
     done: bool = False
@@ -31,7 +33,7 @@ class Merged(Generic[T]):
 
     def __init__(self, iterables: Sequence[AsyncIterable[T]]) -> None:
         self._iterables = iterables
-        self._queue: asyncio.Queue[Item[T] | object] = asyncio.Queue()
+        self._queue: asyncio.Queue[Arrival[T] | object] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[int] = set()
         self._stopped: set[int] = set()
@@ -61,11 +63,11 @@ class Merged(Generic[T]):
     async def _pump(self, index: int, iterable: AsyncIterable[T]) -> None:
         try:
             async for value in iterable:
-                self._queue.put_nowait(Item(index, value))
+                self._queue.put_nowait(Arrival(index, value))
         except Exception as error:
-            self._queue.put_nowait(Item(index, done=True, error=error))
+            self._queue.put_nowait(Arrival(index, done=True, error=error))
         else:
-            self._queue.put_nowait(Item(index, done=True))
+            self._queue.put_nowait(Arrival(index, done=True))
 
     def cancel(self, index: int | None = None) -> None:
         """Stop one iterable (it reports done), or all and end the iteration."""
@@ -77,14 +79,14 @@ class Merged(Generic[T]):
         elif index in self._running and index not in self._stopped:
             self._stopped.add(index)
             self._cancel_task(index)
-            self._queue.put_nowait(Item(index, done=True))
+            self._queue.put_nowait(Arrival(index, done=True))
 
-    async def __aiter__(self) -> AsyncIterator[Item[T]]:
+    async def __aiter__(self) -> AsyncIterator[Arrival[T]]:
         while self._running:
             item = await self._queue.get()
             if item is _STOP:
                 return
-            assert isinstance(item, Item)
+            assert isinstance(item, Arrival)
             if item.index not in self._running or (item.index in self._stopped and not item.done):
                 continue
             if item.done:

@@ -45,9 +45,12 @@ class Backend(ABC):
     """User-facing name of the server kind, used in error titles."""
     default_base_url: ClassVar[str]
 
-    def __init__(self, settings: BackendSettings) -> None:
+    def __init__(self, settings: BackendSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
+        self._client = client
+        """A client of the caller's (e.g. with `httpx.MockTransport` in tests); by default
+        the pooled one for this base URL."""
 
     @abstractmethod
     def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
@@ -93,6 +96,8 @@ class Backend(ABC):
 
     @property
     def client(self) -> httpx.AsyncClient:
+        if self._client is not None:
+            return self._client
         return get_client(
             self.base_url,
             connect_timeout=self.settings.connect_timeout,

@@ -6,6 +6,7 @@ with a fill-in-the-middle instruction instead; the choice is remembered per serv
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,8 +24,16 @@ CHAT_INSTRUCTION = (
     "no explanation, no code fences, no repetition of the code around it."
 )
 
-_chat_only: set[tuple[str, str]] = set()
-"""(base URL, model) pairs known to need the chat fallback."""
+CHAT_ONLY_REMEMBERED = 256
+_chat_only: OrderedDict[tuple[str, str], None] = OrderedDict()
+"""(base URL, model) pairs known to need the chat fallback, the most recent last."""
+
+
+def _remember_chat_only(server: tuple[str, str]) -> None:
+    _chat_only[server] = None
+    _chat_only.move_to_end(server)
+    while len(_chat_only) > CHAT_ONLY_REMEMBERED:
+        _chat_only.popitem(last=False)
 
 
 class OpenAIBackend(Backend):
@@ -76,7 +85,7 @@ class OpenAIBackend(Backend):
             except (Unsupported, ModelNotFound):
                 pass  # a chat-only server or model; an unknown model fails again below
         async for text in self._sse("/chat/completions", self.chat_payload(prompt, sampling), True):
-            _chat_only.add(server)
+            _remember_chat_only(server)
             yield text
 
     def status_error(
