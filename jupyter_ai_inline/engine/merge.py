@@ -51,7 +51,19 @@ class Merged(Generic[T]):
     async def __aexit__(self, *exc_info: object) -> None:
         for index in range(len(self._tasks)):
             self._cancel_task(index)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Not gather: cancelling this task meanwhile (a tab closing) would make gather cancel
+        # them a second time, in their cleanup. Cancelled already, they end soon.
+        cancelled = False
+        while pending := [task for task in self._tasks if not task.done()]:
+            try:
+                await asyncio.wait(pending)
+            except asyncio.CancelledError:
+                cancelled = True
+        for task in self._tasks:
+            if not task.cancelled():
+                task.exception()  # seen: _pump reports its errors as items
+        if cancelled:
+            raise asyncio.CancelledError
 
     def _cancel_task(self, index: int) -> None:
         """Cancel a task once: a second cancel would interrupt its cleanup (closing
