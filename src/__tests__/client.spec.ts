@@ -1,10 +1,5 @@
-import {
-  CONNECTION_LOST,
-  completionsUrl,
-  IClientError,
-  IFirstToken,
-  UNREACHABLE
-} from '../client';
+import { CONNECTION_LOST, IClientError, IFirstToken, UNREACHABLE } from '../client';
+import { completionsUrl } from '../socket';
 import { chunk, flush, INPUT, makeClient, openClient, reply, statusMessage } from './fakes';
 
 const SETTINGS = {

@@ -1,5 +1,6 @@
 /** A fake WebSocket and helpers for the client tests. */
-import { CompletionClient, IClientError, IClientOptions, ISocket } from '../client';
+import { CompletionClient, IClientError, IClientOptions } from '../client';
+import type { ISocket } from '../socket';
 
 export class FakeSocket implements ISocket {
   constructor(url: string) {
