@@ -1,7 +1,7 @@
 /**
- * One websocket per browser tab to the server's `jupyter-ai-inline/completions` endpoint:
+ * The requests and streams over the one websocket per browser tab (a `ReconnectingSocket`):
  * numbers the requests, routes replies by `reply_to` and stream chunks by token, cancels
- * superseded requests, and reconnects with exponential backoff.
+ * superseded requests, and settles whatever is in flight when the connection goes.
  */
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -17,19 +17,7 @@ import type {
   IStreamMessage,
   OutgoingMessage
 } from './protocol';
-
-/** The part of the browser's `WebSocket` the client uses (a fake one in tests). */
-export interface ISocket {
-  readonly readyState: number;
-  onopen: ((event: any) => any) | null;
-  onclose: ((event: any) => any) | null;
-  onerror: ((event: any) => any) | null;
-  onmessage: ((event: any) => any) | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-}
-
-export type SocketConstructor = new (url: string) => ISocket;
+import { ConnectionState, ISocketOptions, ReconnectingSocket } from './socket';
 
 /** An inline completion item as JupyterLab's inline completer takes it. */
 export interface ICompletionItem {
@@ -55,8 +43,6 @@ export interface IRequestHandle {
   readonly finished: Promise<void>;
 }
 
-export type ConnectionState = 'connecting' | 'open' | 'closed' | 'disposed';
-
 export interface IClientError {
   /** One readable line. */
   message: string;
@@ -75,53 +61,23 @@ export interface IFirstToken {
   ms: number;
 }
 
-export interface IClientOptions {
-  /** The websocket URL, e.g. from `completionsUrl()`. */
-  url: string;
-  /** The `WebSocket` constructor (`ServerConnection.makeSettings().WebSocket`). */
-  WebSocket: SocketConstructor;
-  /** First reconnection delay in ms, doubled after each failure (default 500). */
-  initialDelay?: number;
-  /** Longest reconnection delay in ms (default 10000). */
-  maxDelay?: number;
-  /** A connection that lasted this long (ms) resets the backoff (default 2000). */
-  stableAfter?: number;
-  /**
-   * Failed attempts after which a client that never connected stops retrying in the background
-   * (the endpoint is missing: each attempt is a 404 in the server's log); it then tries again
-   * when a completion is asked for, at most once per `maxDelay` (default 6).
-   */
-  maxRetriesUnreachable?: number;
-  /** Clock in milliseconds (default `performance.now`). */
-  now?: () => number;
-}
+/** The socket's options; its clock also times the first tokens. */
+export type IClientOptions = ISocketOptions;
 
 export const UNREACHABLE =
   'Cannot reach the jupyter-ai-inline server extension: is it installed and enabled on the Jupyter server?';
 export const CONNECTION_LOST =
   'Lost the connection to the jupyter-ai-inline server extension: reconnecting';
 
-const OPEN = 1;
-
-/** `{wsUrl}jupyter-ai-inline/completions`, with `?token=` when the settings have one. */
-export function completionsUrl(settings: { wsUrl: string; token?: string }): string {
-  const base = settings.wsUrl.endsWith('/') ? settings.wsUrl : settings.wsUrl + '/';
-  const url = base + 'jupyter-ai-inline/completions';
-  return settings.token ? `${url}?token=${encodeURIComponent(settings.token)}` : url;
-}
-
 export class CompletionClient implements IDisposable {
   constructor(options: IClientOptions) {
-    this._url = options.url;
-    this._WebSocket = options.WebSocket;
-    this._initialDelay = options.initialDelay ?? 500;
-    this._maxDelay = options.maxDelay ?? 10000;
-    this._stableAfter = options.stableAfter ?? 2000;
-    this._maxRetriesUnreachable = options.maxRetriesUnreachable ?? 6;
     this._now = options.now ?? (() => performance.now());
+    this._socket = new ReconnectingSocket({ ...options, now: this._now });
+    this._socket.stateChanged.connect(this._onSocketState, this);
+    this._socket.messageReceived.connect((_, data) => this._onMessage(data));
   }
 
-  /** The connection state changed. */
+  /** The connection state changed (after the requests it ended were settled). */
   get stateChanged(): ISignal<this, ConnectionState> {
     return this._stateChanged;
   }
@@ -151,7 +107,7 @@ export class CompletionClient implements IDisposable {
   }
   /** The delay before the next reconnection attempt, while closed. */
   get retryDelay(): number | null {
-    return this._retryTimer === null ? null : this._lastDelay;
+    return this._socket.retryDelay;
   }
   get isDisposed(): boolean {
     return this._state === 'disposed';
@@ -159,56 +115,7 @@ export class CompletionClient implements IDisposable {
 
   /** Open the websocket (done once; afterwards the client reconnects by itself). */
   connect(): void {
-    if (this._state === 'disposed' || this._socket) {
-      return;
-    }
-    this._clearRetry();
-    this._lastAttemptAt = this._now();
-    this._setState('connecting');
-    let socket: ISocket;
-    try {
-      socket = new this._WebSocket(this._url);
-    } catch (e) {
-      this._onClose(null);
-      return;
-    }
-    this._socket = socket;
-    this._openedAt = null;
-    this._heard = false;
-    socket.onopen = () => {
-      if (socket !== this._socket) {
-        return;
-      }
-      this._openedAt = this._now();
-      this._everConnected = true;
-      this._setState('open');
-      if (this._settings) {
-        this._send({ type: 'configure', settings: this._settings });
-      }
-      const outbox = this._outbox;
-      this._outbox = [];
-      for (const number of outbox) {
-        const request = this._requests.get(number);
-        if (request) {
-          request.sent = true;
-          this._send(request.message);
-        }
-      }
-    };
-    socket.onmessage = event => {
-      if (socket === this._socket) {
-        this._heard = true;
-        this._onMessage(event.data);
-      }
-    };
-    socket.onerror = () => {
-      /* a close event follows */
-    };
-    socket.onclose = () => {
-      if (socket === this._socket) {
-        this._onClose(socket);
-      }
-    };
+    this._socket.connect();
   }
 
   /** The user's settings: sent now if connected, and again after every reconnection. */
@@ -234,13 +141,7 @@ export class CompletionClient implements IDisposable {
     const finished = new Promise<void>(r => (resolveFinished = r));
     const handle: IRequestHandle = { number, reply, finished };
 
-    if (
-      this._state === 'closed' &&
-      this._retryTimer === null &&
-      this._now() - this._lastAttemptAt >= this._maxDelay
-    ) {
-      this.connect(); // no retry scheduled (gave up in the background): try now
-    }
+    this._socket.connectOnDemand();
     if (this._state !== 'open' && this._state !== 'connecting') {
       this._emitError({ message: UNREACHABLE, kind: 'connection', number, notify: true });
       resolveReply({ items: [] });
@@ -324,19 +225,53 @@ export class CompletionClient implements IDisposable {
   }
 
   dispose(): void {
-    if (this._state === 'disposed') {
+    if (this.isDisposed) {
       return;
     }
-    this._clearRetry();
-    const socket = this._socket;
-    this._socket = null;
-    this._settleAll();
-    this._setState('disposed');
-    if (socket) {
-      socket.onopen = socket.onclose = socket.onmessage = socket.onerror = null;
-      socket.close(1000);
-    }
+    this._socket.dispose(); // settles everything, through `_onSocketState`
     Signal.clearData(this);
+  }
+
+  /**
+   * Follow the socket's state: settle what a closed (or disposed) socket ended before telling
+   * the listeners, send the settings and the queued requests once open, report a closed one.
+   */
+  private _onSocketState(_: ReconnectingSocket, state: ConnectionState): void {
+    const wasOpen = this._state === 'open';
+    const waiting = this._requests.size > 0;
+    if (state === 'closed' || state === 'disposed') {
+      this._settleAll();
+      if (this.isDisposed) {
+        return; // by a listener
+      }
+    }
+    this._setState(state);
+    if (state === 'open') {
+      this._sendQueued();
+    } else if (state === 'closed') {
+      this._emitError({
+        message: wasOpen ? CONNECTION_LOST : UNREACHABLE,
+        kind: 'connection',
+        number: null,
+        notify: !wasOpen && waiting // someone was waiting for a completion
+      });
+    }
+  }
+
+  /** On (re)connection: the settings, then the requests asked for while connecting. */
+  private _sendQueued(): void {
+    if (this._settings) {
+      this._send({ type: 'configure', settings: this._settings });
+    }
+    const outbox = this._outbox;
+    this._outbox = [];
+    for (const number of outbox) {
+      const request = this._requests.get(number);
+      if (request) {
+        request.sent = true;
+        this._send(request.message);
+      }
+    }
   }
 
   private _onMessage(data: unknown): void {
@@ -462,41 +397,6 @@ export class CompletionClient implements IDisposable {
     }
   }
 
-  private _onClose(socket: ISocket | null): void {
-    const wasOpen = this._openedAt !== null;
-    const stable =
-      this._heard || (wasOpen && this._now() - (this._openedAt as number) >= this._stableAfter);
-    if (socket) {
-      socket.onopen = socket.onclose = socket.onmessage = socket.onerror = null;
-    }
-    this._socket = null;
-    this._openedAt = null;
-    if (stable) {
-      this._attempts = 0;
-    }
-    const waiting = this._requests.size > 0;
-    this._settleAll();
-    if (this._state === 'disposed') {
-      return;
-    }
-    this._setState('closed');
-    this._emitError({
-      message: wasOpen ? CONNECTION_LOST : UNREACHABLE,
-      kind: 'connection',
-      number: null,
-      notify: !wasOpen && waiting // someone was waiting for a completion
-    });
-    if (!this._everConnected && this._attempts >= this._maxRetriesUnreachable) {
-      return; // retried on demand, by `request()`
-    }
-    this._lastDelay = Math.min(this._initialDelay * 2 ** this._attempts, this._maxDelay);
-    this._attempts += 1;
-    this._retryTimer = setTimeout(() => {
-      this._retryTimer = null;
-      this.connect();
-    }, this._lastDelay);
-  }
-
   /** Settle every request in flight (empty lists, ended streams), e.g. on a closed socket. */
   private _settleAll(): void {
     this._outbox = [];
@@ -540,7 +440,7 @@ export class CompletionClient implements IDisposable {
   }
 
   private _send(message: OutgoingMessage): void {
-    if (!this._socket || this._socket.readyState !== OPEN) {
+    if (!this._socket.canSend) {
       return;
     }
     const data = JSON.stringify(message);
@@ -573,29 +473,9 @@ export class CompletionClient implements IDisposable {
     this._errorOccurred.emit(error);
   }
 
-  private _clearRetry(): void {
-    if (this._retryTimer !== null) {
-      clearTimeout(this._retryTimer);
-      this._retryTimer = null;
-    }
-  }
-
-  private _url: string;
-  private _WebSocket: SocketConstructor;
-  private _initialDelay: number;
-  private _maxDelay: number;
-  private _stableAfter: number;
-  private _maxRetriesUnreachable: number;
-  private _everConnected = false;
-  private _lastAttemptAt = -Infinity;
+  private _socket: ReconnectingSocket;
   private _now: () => number;
-  private _socket: ISocket | null = null;
   private _state: ConnectionState = 'closed';
-  private _openedAt: number | null = null;
-  private _heard = false;
-  private _attempts = 0;
-  private _lastDelay = 0;
-  private _retryTimer: ReturnType<typeof setTimeout> | null = null;
   private _settings: IServerSettings | null = null;
   private _maxMessageBytes = Infinity;
   private _counter = 0;

@@ -7,7 +7,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { CompletionClient, completionsUrl } from './client';
+import { CompletionClient } from './client';
+import { completionsUrl } from './socket';
 import { InlineProvider } from './provider';
 import { bindSettings, PLUGIN_ID } from './settings';
 import { InlineStatus, StatusWidget } from './status';

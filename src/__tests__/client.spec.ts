@@ -1,10 +1,4 @@
-import {
-  CONNECTION_LOST,
-  completionsUrl,
-  IClientError,
-  IFirstToken,
-  UNREACHABLE
-} from '../client';
+import { CONNECTION_LOST, IClientError, IFirstToken, UNREACHABLE } from '../client';
 import { chunk, flush, INPUT, makeClient, openClient, reply, statusMessage } from './fakes';
 
 const SETTINGS = {
@@ -25,17 +19,6 @@ async function connectedRequest(tokens: string[]) {
   await handle.reply;
   return { client, socket, handle };
 }
-
-describe('completionsUrl', () => {
-  it('joins the endpoint to the websocket base URL and appends the token', () => {
-    expect(completionsUrl({ wsUrl: 'ws://h:8888/base/', token: 'a b' })).toBe(
-      'ws://h:8888/base/jupyter-ai-inline/completions?token=a%20b'
-    );
-    expect(completionsUrl({ wsUrl: 'wss://h/base', token: '' })).toBe(
-      'wss://h/base/jupyter-ai-inline/completions'
-    );
-  });
-});
 
 describe('CompletionClient messages', () => {
   it('sends configure first, then the requests queued while connecting', () => {

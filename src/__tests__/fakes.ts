@@ -1,5 +1,6 @@
-/** A fake WebSocket and helpers for the client tests. */
-import { CompletionClient, IClientError, IClientOptions, ISocket } from '../client';
+/** A fake WebSocket and helpers for the socket and client tests. */
+import { CompletionClient, IClientError, IClientOptions } from '../client';
+import type { ISocket, SocketConstructor } from '../socket';
 
 export class FakeSocket implements ISocket {
   constructor(url: string) {
@@ -45,9 +46,11 @@ export class FakeSocket implements ISocket {
   }
 }
 
-/** A client whose sockets are recorded in `sockets`, newest last. */
-export function makeClient(options: Partial<IClientOptions> = {}): {
-  client: CompletionClient;
+export const ENDPOINT_URL = 'ws://localhost:8888/lab-base/jupyter-ai-inline/completions';
+
+/** A `WebSocket` constructor whose sockets are recorded in `sockets`, newest last. */
+export function recordingSockets(): {
+  WebSocket: SocketConstructor;
   sockets: FakeSocket[];
   socket: () => FakeSocket;
 } {
@@ -58,12 +61,18 @@ export function makeClient(options: Partial<IClientOptions> = {}): {
       sockets.push(this);
     }
   };
-  const client = new CompletionClient({
-    url: 'ws://localhost:8888/lab-base/jupyter-ai-inline/completions',
-    WebSocket: Recording,
-    ...options
-  });
-  return { client, sockets, socket: () => sockets[sockets.length - 1] };
+  return { WebSocket: Recording, sockets, socket: () => sockets[sockets.length - 1] };
+}
+
+/** A client whose sockets are recorded in `sockets`, newest last. */
+export function makeClient(options: Partial<IClientOptions> = {}): {
+  client: CompletionClient;
+  sockets: FakeSocket[];
+  socket: () => FakeSocket;
+} {
+  const { WebSocket, sockets, socket } = recordingSockets();
+  const client = new CompletionClient({ url: ENDPOINT_URL, WebSocket, ...options });
+  return { client, sockets, socket };
 }
 
 /** A client connected to an open socket; its errors are recorded in `errors`. */
