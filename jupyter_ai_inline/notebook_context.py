@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 try:
     from jupyter_ydoc import YNotebook
@@ -26,12 +26,19 @@ log = logging.getLogger(__name__)
 YDOC_SETTING = "jupyter_server_ydoc"
 
 
+ContextSource = Literal["live", "browser", "none"]
+"""Where a prompt's other cells came from: the live collaborative document, the cells the
+browser sent with the request, or nowhere (a file editor, or a client that sends none)."""
+
+
 async def notebook_prompt(
     completer: InlineCompleter,
     request: CompletionRequest,
     server_settings: Mapping[str, Any] | None,
-) -> FimPrompt:
-    """The prompt with the other cells of the live notebook, when there is one."""
+) -> tuple[FimPrompt, ContextSource]:
+    """The prompt with the notebook's other cells: from the live document when the server
+    has one for the path (collaboration on, the file open in a room), else from the cells
+    the request carries."""
     if request.path and request.cell_id:
         try:
             notebook = await live_notebook(server_settings, request.path)
@@ -40,10 +47,12 @@ async def notebook_prompt(
                 with_outputs = completer.budget.include_outputs
                 prompt = with_neighbours(notebook, request.cell_id, build, with_outputs)
                 if prompt is not None:
-                    return prompt
+                    return prompt, "live"
         except Exception:  # context is a bonus: never fail the completion for it
             log.warning("Could not read the notebook context of %s", request.path, exc_info=True)
-    return completer.prompt(request)
+    if request.above or request.below:
+        return completer.prompt(request, request.above, request.below), "browser"
+    return completer.prompt(request), "none"
 
 
 MAX_PATH_CHARS = 1024

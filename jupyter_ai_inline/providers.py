@@ -149,7 +149,8 @@ class InlineProvider(BaseProvider, LLM):
         return Reply(list=ItemList(items=[]), reply_to=number)
 
     async def prompt(self, request: CompletionRequest) -> FimPrompt:
-        return await notebook_prompt(self.completer, request, self.server_settings)
+        prompt, _source = await notebook_prompt(self.completer, request, self.server_settings)
+        return prompt
 
     # LangChain LLM (plain completion of a prompt)
 

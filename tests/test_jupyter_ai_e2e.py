@@ -222,13 +222,21 @@ async def test_unsaved_edits_of_other_cells_reach_the_prompt(
             socket.write_message(completion_request(3, prefix="totals = sales."))
             await receive_until_done(socket, 2)
             socket.close()
+            # our endpoint: the live document wins over the (older) cells the browser sent
+            tab = Client(await jp_ws_fetch(*ENDPOINT))
+            await tab.receive()
+            stale = [{"cell_type": "code", "source": "sales = 'stale'"}]
+            fields = json.loads(completion_request(4, prefix="totals = sales."))
+            tab.send(type="request", **fields, above=stale)
+            messages = await tab.until_done(4, 2)
+            tab.socket.close()
             room_socket.close()
 
-        body = backend.requests[-1].body
-        assert body["prompt"] == (
-            "# Load the sales data\n\nsales = pd.read_csv('unsaved.csv')\n\ntotals = sales."
-        )
-        assert body["suffix"] == "\n\nplot(totals)"
+        expected = "# Load the sales data\n\nsales = pd.read_csv('unsaved.csv')\n\ntotals = sales."
+        for body in (backend.requests[0].body, backend.requests[-1].body):
+            assert body["prompt"] == expected
+            assert body["suffix"] == "\n\nplot(totals)"
+        assert [m["context"] for m in messages if m["type"] == "status"] == ["live"]
         assert "unsaved.csv" not in (jp_root_dir / NOTEBOOK).read_text()
 
 

@@ -37,10 +37,16 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
             "type": "status", "model": "inline-ollama:from-browser", "backend": "ollama",
             "base_url": backend.url, "source": "settings", "suggestions": 2,
             "mode": None, "local": None, "can_choose_server": True, "max_message_bytes": 10_000,
+            "context": None,
+            "context_budget": {
+                "above_chars": 6000, "below_chars": 2000, "max_cells": 50,
+                "include_outputs": False, "output_chars": 400,
+            },
         }  # fmt: skip
         client.send(**request(1))
         messages = await client.until_done(1, 2)
-    reply, chunks = messages[0], messages[1:]
+    reply, chunks = messages[0], [m for m in messages[1:] if m["type"] == "stream"]
+    assert [m["context"] for m in messages if m["type"] == "status"] == ["none"]
     assert reply["type"] == "reply" and len(reply["list"]["items"]) == 2
     tokens = {item["token"] for item in reply["list"]["items"]}
     assert {chunk["response"]["token"] for chunk in chunks} == tokens
@@ -152,3 +158,32 @@ async def test_unauthenticated_connections_are_refused(
     with pytest.raises(HTTPClientError) as refused:
         await websocket_connect(HTTPRequest(url))
     assert refused.value.code == 403
+
+
+async def test_without_a_live_document_the_cells_the_browser_sent_are_the_context(
+    jp_ws_fetch, backend_port
+) -> None:
+    client = await connect(jp_ws_fetch)
+    above = [
+        {"cell_type": "code", "source": "def revenue_by_region(frame):\n    ..."},
+        {"cell_type": "markdown", "source": "Load the sales"},
+        {"cell_type": "code", "source": "import pandas as pd", "outputs": "ignored"},
+    ]  # nearest first
+    below = [{"cell_type": "code", "source": "plot_totals(result)"}]
+    async with FakeBackend(port=backend_port) as backend:
+        client.send(**request(1, path="a.ipynb", cell_id="c", prefix="result = rev"),
+                    above=above, below=below)  # fmt: skip
+        messages = await client.until_done(1, 1)
+        client.send(**request(2, path="a.ipynb", cell_id="c", above=[{"cell_type": "x"}]))
+        error = (await client.receive())["error"]
+        client.send(**request(3, above=above * 40))  # 120 cells: the 50 nearest are used
+        await client.until_done(3, 1)
+    body = backend.requests[0].body
+    assert body["prompt"] == (
+        "import pandas as pd\n\n# Load the sales\n\n"
+        "def revenue_by_region(frame):\n    ...\n\nresult = rev"
+    )
+    assert body["suffix"] == "\n\nplot_totals(result)"
+    assert [m["context"] for m in messages if m["type"] == "status"] == ["browser"]
+    assert error["type"] == "BadMessage" and "above" in error["title"]
+    assert backend.requests[1].body["prompt"].count("import pandas as pd") == 16  # 50 of 120

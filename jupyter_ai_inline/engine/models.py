@@ -22,6 +22,15 @@ def language_for(mime: str | None, language: str | None = None) -> str | None:
     return LANGUAGES_BY_MIME.get(mime) or (mime.rsplit("/", 1)[-1].removeprefix("x-") or None)
 
 
+@dataclass(frozen=True, slots=True)
+class CellText:
+    """One other cell of the notebook, as the prompt needs it."""
+
+    kind: CellKind
+    source: str
+    outputs: str = ""
+
+
 class CompletionRequest(BaseModel):
     """What the editor asks for: the current cell split at the cursor."""
 
@@ -31,6 +40,10 @@ class CompletionRequest(BaseModel):
     mime: str | None = None
     path: str | None = None
     cell_id: str | None = None
+    above: tuple[CellText, ...] = ()
+    below: tuple[CellText, ...] = ()
+    """The other cells as the browser sent them, nearest first: the prompt's context where
+    the server has no live document of the notebook."""
 
     @model_validator(mode="after")
     def _language_from_mime(self) -> CompletionRequest:
@@ -76,15 +89,6 @@ class ContextBudget(BaseModel):
     """At most this many cells on each side, however small they are."""
     include_outputs: bool = False
     output_chars: int = Field(default=400, ge=0)
-
-
-@dataclass(frozen=True, slots=True)
-class CellText:
-    """One other cell of the notebook, as the prompt needs it."""
-
-    kind: CellKind
-    source: str
-    outputs: str = ""
 
 
 @dataclass(frozen=True, slots=True)

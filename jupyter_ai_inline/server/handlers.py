@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..engine import CompletionRequest, InlineCompleter
+from ..engine import CellText, CompletionRequest, FimPrompt, InlineCompleter
 from ..engine.completer import EditorClaim
 from ..engine.config import ModelConfig
 from ..engine.errors import (
@@ -28,9 +28,20 @@ from ..engine.errors import (
     cut,
 )
 from ..engine.protocol import Deltas, ErrorInfo, stream_replies
-from ..notebook_context import notebook_prompt
+from ..notebook_context import ContextSource, notebook_prompt
 from .choice import ClientSettings, Source
 from .service import CompletionService
+
+
+class CellMessage(BaseModel):
+    """One other cell of the notebook (or a console's earlier input), as the browser has it."""
+
+    cell_type: Literal["code", "markdown", "raw"]
+    source: str
+    outputs: str = ""
+
+    def cell(self) -> CellText:
+        return CellText(kind=self.cell_type, source=self.source, outputs=self.outputs)
 
 
 class RequestMessage(BaseModel):
@@ -42,6 +53,17 @@ class RequestMessage(BaseModel):
     path: Annotated[str | None, Field(max_length=4096)] = None
     cell_id: Annotated[str | None, Field(max_length=256)] = None
     language: Annotated[str | None, Field(max_length=256)] = None
+    above: list[CellMessage] = []
+    below: list[CellMessage] = []
+    """The other cells, nearest first; more than the budget's `max_cells` are left out."""
+
+    def completion_request(self, max_cells: int) -> CompletionRequest:
+        fields = self.model_dump(include=set(CompletionRequest.model_fields) - {"above", "below"})
+        return CompletionRequest(
+            **fields,
+            above=tuple(cell.cell() for cell in self.above[:max_cells]),
+            below=tuple(cell.cell() for cell in self.below[:max_cells]),
+        )
 
 
 class CancelMessage(BaseModel):
@@ -78,6 +100,8 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.source: Source = "settings"
         self.completer: InlineCompleter | None = None
         self.inflight: dict[int, tuple[EditorClaim, asyncio.Task[None]]] = {}
+        self.context_source: ContextSource | None = None
+        """Where the last prompt's other cells came from (None before the first)."""
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -124,8 +148,13 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         when it serves the model."""
         assert self.chosen is not None and self.completer is not None
         message = self.service.status(self.chosen, self.source, self.completer.backend)
+        budget = self.completer.budget
         message["can_choose_server"] = self.may_choose_server
         message["max_message_bytes"] = self.service.admin.max_message_bytes
+        message["context"] = self.context_source
+        message["context_budget"] = budget.model_dump(
+            include={"above_chars", "below_chars", "max_cells", "include_outputs", "output_chars"}
+        )
         self.send(message)
 
     def current_completer(self) -> tuple[InlineCompleter, bool]:
@@ -192,7 +221,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         completer, changed = self.current_completer()
         if changed:  # e.g. another model was chosen in Jupyter AI's settings
             self.send_status()
-        request = CompletionRequest.model_validate(message, from_attributes=True)
+        request = message.completion_request(completer.budget.max_cells)
         claim = completer.claim((request.path, request.cell_id))  # supersedes at once
         assert self.chosen is not None
         served = self.serve(self.chosen, completer, request, message.number, claim)
@@ -211,8 +240,12 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         """One request, from the local model's start to the last chunk (a superseded one
         ends at once with its `done` chunks); the editor is released however it ends."""
 
-        async def prompt(request: CompletionRequest):
-            return await notebook_prompt(completer, request, self.settings)
+        async def prompt(request: CompletionRequest) -> FimPrompt:
+            prompt, source = await notebook_prompt(completer, request, self.settings)
+            if source != self.context_source:
+                self.context_source = source
+                self.send_status()
+            return prompt
 
         with claim:
             try:
