@@ -6,7 +6,9 @@
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { DEFAULT_BUDGET } from './context';
 import type {
+  IContextBudget,
   IErrorInfo,
   IItem,
   IncomingMessage,
@@ -75,6 +77,11 @@ export class CompletionClient implements IDisposable {
     this._socket = new ReconnectingSocket({ ...options, now: this._now });
     this._socket.stateChanged.connect(this._onSocketState, this);
     this._socket.messageReceived.connect((_, data) => this._onMessage(data));
+  }
+
+  /** How much of the other cells the server's prompt takes (from its status). */
+  get contextBudget(): IContextBudget {
+    return this._contextBudget;
   }
 
   /** The connection state changed (after the requests it ended were settled). */
@@ -292,6 +299,9 @@ export class CompletionClient implements IDisposable {
         if (typeof message.max_message_bytes === 'number') {
           this._maxMessageBytes = message.max_message_bytes;
         }
+        if (message.context_budget) {
+          this._contextBudget = message.context_budget;
+        }
         this._statusReceived.emit(message);
         break;
       case 'reply':
@@ -478,6 +488,7 @@ export class CompletionClient implements IDisposable {
   private _state: ConnectionState = 'closed';
   private _settings: IServerSettings | null = null;
   private _maxMessageBytes = Infinity;
+  private _contextBudget: IContextBudget = DEFAULT_BUDGET;
   private _counter = 0;
   private _requests = new Map<number, IRequest>();
   private _latestByKey = new Map<string, number>();

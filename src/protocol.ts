@@ -25,6 +25,23 @@ export interface IConfigureMessage {
   settings: IServerSettings;
 }
 
+/** One other cell of the notebook (or an earlier console input). */
+export interface ICellMessage {
+  cell_type: 'code' | 'markdown' | 'raw';
+  source: string;
+  /** Short text outputs, when the budget includes them. */
+  outputs?: string;
+}
+
+/** How much of the other cells the server's prompt takes. */
+export interface IContextBudget {
+  above_chars: number;
+  below_chars: number;
+  max_cells: number;
+  include_outputs: boolean;
+  output_chars: number;
+}
+
 export interface IRequestMessage {
   type: 'request';
   number: number;
@@ -34,6 +51,9 @@ export interface IRequestMessage {
   path: string | null;
   cell_id: string | null;
   language: string | null;
+  /** The other cells, nearest first (none from a file editor). */
+  above?: ICellMessage[];
+  below?: ICellMessage[];
 }
 
 export interface ICancelMessage {
@@ -78,6 +98,9 @@ export interface IStatusMessage {
   can_choose_server?: boolean;
   /** The largest message the server takes, in UTF-8 bytes. */
   max_message_bytes?: number;
+  /** Where the last prompt's other cells came from. */
+  context?: 'live' | 'browser' | 'none' | null;
+  context_budget?: IContextBudget;
 }
 
 export interface IReplyMessage {

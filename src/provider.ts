@@ -10,6 +10,7 @@ import type {
 } from '@jupyterlab/completer';
 
 import type { CompletionClient } from './client';
+import { neighbours } from './context';
 import { describeTarget, languageOf, watchDismissal } from './editor';
 
 export const PROVIDER_ID = '@jupyter-ai-inline/provider';
@@ -31,13 +32,16 @@ export class InlineProvider implements IInlineCompletionProvider {
     context: IInlineCompletionContext
   ): Promise<IInlineCompletionList> {
     const target = describeTarget(context.widget);
+    const cells = neighbours(context.widget, this._client.contextBudget);
     const handle = this._client.request({
       prefix: request.text.slice(0, request.offset),
       suffix: request.text.slice(request.offset),
       mime: request.mimeType ?? 'text/plain',
       path: target.path,
       cell_id: target.cellId,
-      language: languageOf(request.mimeType, target.kernelLanguage)
+      language: languageOf(request.mimeType, target.kernelLanguage),
+      ...(cells.above.length ? { above: cells.above } : {}),
+      ...(cells.below.length ? { below: cells.below } : {})
     });
     if (target.editor) {
       const watcher = watchDismissal(target.editor, () => this._client.cancel(handle.number));

@@ -21,6 +21,7 @@ export class InlineStatus {
       this._backend = status.backend;
       this._source = status.source;
       this._mode = status.mode ?? null;
+      this._context = status.context ?? this._context;
       this._local = status.local ?? null;
       this._changed.emit();
     });
@@ -75,6 +76,10 @@ export class InlineStatus {
   get mode(): string | null {
     return this._mode;
   }
+  /** Where the last prompt's other cells came from: `live`, `browser` or `none`. */
+  get context(): string | null {
+    return this._context;
+  }
   /** The managed local llama-server, when it serves the model. */
   get local(): ILocalServer | null {
     return this._local;
@@ -99,6 +104,7 @@ export class InlineStatus {
   private _backend: string | null = null;
   private _source: string | null = null;
   private _mode: string | null = null;
+  private _context: string | null = null;
   private _local: ILocalServer | null = null;
   private _inFlight = 0;
   private _ttft: number | null = null;
@@ -140,11 +146,13 @@ export class StatusWidget extends Widget {
     }
     this.node.dataset.state = state;
     this.node.querySelector('.jp-AIInline-label')!.textContent = model;
+    this.node.dataset.context = status.context ?? '';
     this.node.querySelector('.jp-AIInline-detail')!.textContent = detail;
     const lines = [
       `AI inline completions: ${state}`,
       status.model ? `Model: ${status.model} (${status.backend}, from ${status.source})` : '',
       status.mode ? `Mode: ${status.mode === 'infill' ? 'fill in the middle (/infill)' : 'prefix completion (/completion)'}` : '',
+      status.context ? `Notebook context: ${CONTEXT_SOURCES[status.context] ?? status.context}` : '',
       status.local ? `Local llama-server: ${status.local.message}` : '',
       status.timeToFirstToken !== null
         ? `Last time to first token: ${status.timeToFirstToken} ms`
@@ -157,3 +165,9 @@ export class StatusWidget extends Widget {
 
   private _status: InlineStatus;
 }
+
+const CONTEXT_SOURCES: { [source: string]: string } = {
+  live: 'the other cells, from the live collaborative document',
+  browser: 'the other cells, sent by this browser',
+  none: 'none (this editor has no other cells)'
+};

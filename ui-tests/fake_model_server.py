@@ -9,6 +9,8 @@ stops it). Usage: ``python fake_model_server.py [PORT]``.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,7 +25,13 @@ FIRST = ["turn", " 42"]  # typed after `re`: `return 42`
 SECOND = ["turn", " 6", " *", " 7"]  # `return 6 * 7`
 
 
+RECORD = Path(os.environ.get("JAI_UI_TEST_HOME", ".")) / "model-requests.jsonl"
+"""Every generation request's body, one JSON line each, for the tests to read."""
+
+
 def tokens(path: str, body: dict[str, Any]) -> list[str]:
+    with RECORD.open("a") as record:
+        record.write(json.dumps({"path": path, "body": body}) + "\n")
     seed = (body.get("options") or {}).get("seed", body.get("seed"))
     if seed is None:
         return FIRST

@@ -53,7 +53,9 @@ module.exports = {
   },
   webServer: [
     {
-      command: `python fake_model_server.py ${FAKE_MODEL_PORT}`,
+      // JAI_UI_TEST_FAKE_PYTHON: a Python with the test extras, when `jupyter` on PATH is a
+      // default install without them (the default-install pass of .ci/run)
+      command: `${process.env.JAI_UI_TEST_FAKE_PYTHON || 'python'} fake_model_server.py ${FAKE_MODEL_PORT}`,
       url: `http://127.0.0.1:${FAKE_MODEL_PORT}/api/version`,
       timeout: 30 * 1000,
       reuseExistingServer: false,

@@ -92,6 +92,30 @@ describe('InlineProvider', () => {
     expect((await stream.next()).done).toBe(true);
   });
 
+  it('sends the other cells of the notebook within the budget the server announced', () => {
+    const { provider, socket } = setup();
+    const source = (text: string) => ({ model: { type: 'code', sharedModel: { getSource: () => text } } });
+    const widget = notebookPanel(new FakeEditor());
+    widget.content.widgets = [source('import math'), source('x = 1'), source(''), source('print(x)')];
+    widget.content.activeCellIndex = 1;
+    socket().receive({
+      type: 'status',
+      model: 'm',
+      backend: 'ollama',
+      base_url: 'http://x',
+      source: 'settings',
+      suggestions: 1,
+      context_budget: { above_chars: 4, below_chars: 100, max_cells: 5, include_outputs: false, output_chars: 0 }
+    });
+    void provider.fetch(
+      { text: TEXT, offset: OFFSET, mimeType: 'text/x-ipython' },
+      { widget, triggerKind: 1 } as any
+    );
+    const [request] = socket().ofType('request');
+    expect(request.above).toEqual([{ cell_type: 'code', source: 'math' }]);
+    expect(request.below).toEqual([{ cell_type: 'code', source: 'print(x)' }]);
+  });
+
   it('sends a null cell id from a file editor', () => {
     const { provider, socket } = setup();
     void provider.fetch(
@@ -102,6 +126,8 @@ describe('InlineProvider', () => {
     expect(request.path).toBe('script.py');
     expect(request.cell_id).toBeNull();
     expect(request.language).toBe('python');
+    expect(request.above).toBeUndefined();
+    expect(request.below).toBeUndefined();
   });
 
   it('cancels when a newer fetch in the same cell supersedes the old one', async () => {
