@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fake_backend import FakeBackend  # noqa: E402  (needs the repository root)
+from tests.support.fake_backend import FakeBackend  # noqa: E402  (needs the repository root)
 
 Reply = InlineCompletionReply | InlineCompletionStreamChunk
 StreamFn = Callable[[InlineCompletionRequest], AsyncIterator[Reply]]

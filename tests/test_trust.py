@@ -10,8 +10,8 @@ import pytest
 from jupyter_server.auth.authorizer import Authorizer
 from tornado.websocket import WebSocketClosedError
 
-from tests.fake_backend import FakeBackend
-from tests.ws_client import Client, connect, request
+from tests.support.fake_backend import FakeBackend
+from tests.support.ws_client import Client, connect, request
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
