@@ -28,6 +28,7 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from jupyter_ai_inline.local import die_with_parent, free_port
 from jupyter_ai_inline.server.app import WEBSOCKET_PATH
+from tests.support.poll import until
 
 TOKEN = secrets.token_hex(16)
 AUTH = {"Authorization": f"token {TOKEN}"}
@@ -78,9 +79,9 @@ async def jupyter_server(llama_url: str, workdir: Path) -> AsyncIterator[str]:
 
 
 async def wait_answering(process: asyncio.subprocess.Process, url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
     async with httpx.AsyncClient(timeout=2.0, headers=AUTH) as client:
-        while True:
+
+        async def answering() -> bool:
             if process.returncode is not None:
                 text = await asyncio.to_thread(log.read_text, errors="replace")
                 tail = text.splitlines()[-20:]
@@ -88,11 +89,10 @@ async def wait_answering(process: asyncio.subprocess.Process, url: str, log: Pat
                     f"jupyter server exited with code {process.returncode}:\n" + "\n".join(tail)
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{url}/api/status")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter server did not answer within {STARTUP_TIMEOUT} s")
-            await asyncio.sleep(0.2)
+                return (await client.get(f"{url}/api/status")).status_code == 200
+            return False
+
+        await until(answering, STARTUP_TIMEOUT, 0.2, "jupyter server answering")
 
 
 async def terminate(process: asyncio.subprocess.Process) -> None:

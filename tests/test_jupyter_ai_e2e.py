@@ -11,6 +11,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.support.fake_backend import FakeBackend
+from tests.support.poll import until
 from tests.support.ws_client import ENDPOINT, Client
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -144,15 +145,6 @@ async def test_errors_arrive_as_readable_chunks(jp_ws_fetch, backend_port, noteb
         )
 
 
-async def wait_for(condition, timeout: float = 10) -> None:
-    """Poll a condition every 10 ms, at most `timeout` seconds."""
-    for _ in range(int(timeout * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("condition not met")
-
-
 class TornadoChannel:
     """pycrdt's provider channel over a tornado websocket client."""
 
@@ -207,7 +199,7 @@ async def test_unsaved_edits_of_other_cells_reach_the_prompt(
         client = YNotebook(client_doc)
         async with Provider(client_doc, TornadoChannel(room_socket, room)) as provider:
             await asyncio.wait_for(provider.synced.wait(), timeout=10)
-            await wait_for(lambda: client.cell_number == 4)  # the room loads the file
+            await until(lambda: client.cell_number == 4, 10)  # the room loads the file
             client.set_cell(
                 1, {**client.get_cell(1), "source": "sales = pd.read_csv('unsaved.csv')"}
             )
@@ -216,7 +208,7 @@ async def test_unsaved_edits_of_other_cells_reach_the_prompt(
             live = await ydoc.get_document(
                 path=NOTEBOOK, content_type="notebook", file_format="json", copy=False
             )
-            await wait_for(lambda: "unsaved.csv" in live.get_cell(1)["source"])  # the edit arrived
+            await until(lambda: "unsaved.csv" in live.get_cell(1)["source"], 10)  # the edit arrived
 
             socket = await jp_ws_fetch("api", "ai", "completion", "inline")
             socket.write_message(completion_request(3, prefix="totals = sales."))
@@ -252,7 +244,7 @@ async def test_a_newer_request_cancels_the_older_generation(
     ) as backend:
         socket = await jp_ws_fetch("api", "ai", "completion", "inline")
         socket.write_message(completion_request(1, prefix="a = "))
-        await wait_for(lambda: backend.tokens_generated >= 2)
+        await until(lambda: backend.tokens_generated >= 2, 10)
         socket.write_message(completion_request(2, prefix="a = b"))
         replies = await receive_until_done(socket, 4)  # both requests end both tokens
         socket.close()
@@ -268,9 +260,9 @@ async def test_closing_the_browser_tab_stops_the_generation(
     async with FakeBackend(port=backend_port, tokens=["x"] * 200, token_delay=0.02) as backend:
         socket = await jp_ws_fetch("api", "ai", "completion", "inline")
         socket.write_message(completion_request(1))
-        await wait_for(lambda: backend.tokens_generated >= 4)
+        await until(lambda: backend.tokens_generated >= 4, 10)
         socket.close()
-        await wait_for(lambda: backend.disconnects == 2, timeout=5)
+        await until(lambda: backend.disconnects == 2, 5)
         assert backend.active == 0 and backend.tokens_generated < 100
 
 
