@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -26,7 +27,6 @@ pytest.importorskip("gguf", reason="needs the gguf package to write the FIM test
 from jupyter_ai_magics import BaseProvider  # noqa: E402
 from jupyter_ai_magics.models.completion import (  # noqa: E402
     InlineCompletionReply,
-    InlineCompletionRequest,
 )
 
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
@@ -39,6 +39,7 @@ from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
 from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
 from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService  # noqa: E402
+from tests.support.completion import IN_A_CELL, inline_request  # noqa: E402
 from tests.support.llama_slots import (  # noqa: E402
     STOPPED_EARLY,
     predicted_tokens,
@@ -76,17 +77,7 @@ async def gemma_server(gemma_model: Path) -> AsyncIterator[LocalLlamaServer]:
     await server.stop()
 
 
-def request(number: int = 1, prefix: str = "def add(a, b):\n    ", **fields):
-    values = {
-        "number": number,
-        "prefix": prefix,
-        "suffix": "\n\nprint(add(1, 2))\n",
-        "mime": "text/x-ipython",
-        "stream": True,
-        "path": "analysis.ipynb",
-        "cell_id": "cell-1",
-    }
-    return InlineCompletionRequest(**(values | fields))
+request = functools.partial(inline_request, **IN_A_CELL, suffix="\n\nprint(add(1, 2))\n")
 
 
 def provider(server: LocalLlamaServer, **fields) -> LlamaCppInlineProvider:
