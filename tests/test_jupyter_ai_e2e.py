@@ -1,6 +1,7 @@
 """End to end through Jupyter AI: its websocket, our provider, live collaborative notebooks."""
 
 import asyncio
+import functools
 import json
 
 import nbformat
@@ -10,6 +11,7 @@ from pycrdt import Doc, Provider
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from tests.support.completion import request
 from tests.support.fake_backend import FakeBackend
 from tests.support.poll import until
 from tests.support.ws_client import ENDPOINT, Client
@@ -85,39 +87,24 @@ def notebook_file(jp_root_dir) -> None:
     nbformat.write(nbformat.v4.new_notebook(cells=cells), jp_root_dir / NOTEBOOK)
 
 
-def completion_request(number: int, **fields) -> str:
-    values = {
-        "number": number,
-        "prefix": "sales.",
-        "suffix": "",
-        "mime": "text/x-ipython",
-        "stream": True,
-        "path": NOTEBOOK,
-        "cell_id": "current",
-    }
-    return json.dumps(values | fields)
+completion_request = functools.partial(
+    request, prefix="sales.", stream=True, path=NOTEBOOK, cell_id="current"
+)
 
 
-async def receive_until_done(socket, tokens_expected: int) -> list[dict]:
-    """Read replies until every announced token has its done chunk (bounded)."""
-    replies: list[dict] = []
-    done = 0
-    while done < tokens_expected:
-        message = await asyncio.wait_for(socket.read_message(), timeout=10)
-        assert message is not None, "websocket closed"
-        replies.append(json.loads(message))
-        done += bool(replies[-1].get("done"))
-    return replies
+async def jupyter_ai_tab(jp_ws_fetch) -> Client:
+    """A tab's websocket to Jupyter AI's inline completions handler (full texts, no status)."""
+    return Client(await jp_ws_fetch("api", "ai", "completion", "inline"))
 
 
 async def test_streams_through_jupyter_ai_websocket(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(1))
-        replies = await receive_until_done(socket, 2)
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(1))
+        replies = await tab.until_done(None, 2)
+        tab.close()
 
         first, chunks = replies[0], replies[1:]
         tokens = [item["token"] for item in first["list"]["items"]]
@@ -135,10 +122,10 @@ async def test_streams_through_jupyter_ai_websocket(
 async def test_errors_arrive_as_readable_chunks(jp_ws_fetch, backend_port, notebook_file) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
         backend.fail_status = 404
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(2))
-        replies = await receive_until_done(socket, 2)
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(2))
+        replies = await tab.until_done(None, 2)
+        tab.close()
         errors = [reply["error"] for reply in replies[1:]]
         assert all(
             e["type"] == "ModelNotFound" and "ollama pull coder" in e["title"] for e in errors
@@ -210,10 +197,10 @@ async def test_unsaved_edits_of_other_cells_reach_the_prompt(
             )
             await until(lambda: "unsaved.csv" in live.get_cell(1)["source"], 10)  # the edit arrived
 
-            socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-            socket.write_message(completion_request(3, prefix="totals = sales."))
-            await receive_until_done(socket, 2)
-            socket.close()
+            tab = await jupyter_ai_tab(jp_ws_fetch)
+            tab.send(**completion_request(3, prefix="totals = sales."))
+            await tab.until_done(None, 2)
+            tab.close()
             room_socket.close()
 
         body = backend.requests[-1].body
@@ -228,10 +215,10 @@ async def test_without_a_live_room_the_request_alone_is_used(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(4, prefix="x = ", suffix="\ny"))
-        await receive_until_done(socket, 2)
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(4, prefix="x = ", suffix="\ny"))
+        await tab.until_done(None, 2)
+        tab.close()
         assert backend.requests[-1].body["prompt"] == "x = "
         assert backend.requests[-1].body["suffix"] == "\ny"
 
@@ -242,12 +229,12 @@ async def test_a_newer_request_cancels_the_older_generation(
     async with FakeBackend(
         port=backend_port, tokens=["x"] * 20, token_delay=0.03, slots=1
     ) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(1, prefix="a = "))
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(1, prefix="a = "))
         await until(lambda: backend.tokens_generated >= 2, 10)
-        socket.write_message(completion_request(2, prefix="a = b"))
-        replies = await receive_until_done(socket, 4)  # both requests end both tokens
-        socket.close()
+        tab.send(**completion_request(2, prefix="a = b"))
+        replies = await tab.until_done(None, 4)  # both requests end both tokens
+        tab.close()
         old = backend.generations[0]
         assert old.disconnected and old.tokens_sent < 10
         newest = [r for r in replies if r.get("reply_to") == 2 and r.get("done")]
@@ -258,10 +245,10 @@ async def test_closing_the_browser_tab_stops_the_generation(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=["x"] * 200, token_delay=0.02) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(1))
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(1))
         await until(lambda: backend.tokens_generated >= 4, 10)
-        socket.close()
+        tab.close()
         await until(lambda: backend.disconnects == 2, 5)
         assert backend.active == 0 and backend.tokens_generated < 100
 
@@ -277,8 +264,8 @@ async def test_our_endpoint_follows_jupyter_ai_s_model_choice(
         settings = {"backend": "openai", "model": "ignored-while-jupyter-ai-chooses"}
         tab.send(type="configure", settings=settings)
         assert (await tab.receive())["source"] == "jupyter-ai"
-        tab.send(type="request", **json.loads(completion_request(7)))
+        tab.send(type="request", **completion_request(7))
         replies = await tab.until_done(7, 2)
-        tab.socket.close()
+        tab.close()
     assert {r.body["model"] for r in backend.requests} == {"coder"}
     assert any(r.get("done") and r["response"]["insertText"] for r in replies)
