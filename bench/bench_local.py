@@ -69,7 +69,6 @@ from typing import Any, TypeVar
 import httpx
 from jupyter_ai_magics.models.completion import (
     InlineCompletionReply,
-    InlineCompletionRequest,
     InlineCompletionStreamChunk,
 )
 
@@ -77,15 +76,11 @@ from jupyter_ai_inline.engine import aclose_clients
 from jupyter_ai_inline.local import LocalLlamaServer
 from jupyter_ai_inline.providers import LlamaCppInlineProvider
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for entry in (str(ROOT), str(HERE)):  # tests/; bench.py and bench_local_endpoint.py
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # before bench/: `bench` and `tests` are the packages there
 
-from bench_local_endpoint import Tab, jupyter_server  # noqa: E402
-
-from bench import (  # noqa: E402  (bench/bench.py)
+from bench.bench_local_endpoint import Tab, jupyter_server  # noqa: E402
+from bench.harness import (  # noqa: E402
     BURST_FIRST_TEXT_SLACK_MS,
     BURST_INTERVAL,
     BurstResult,
@@ -95,9 +90,11 @@ from bench import (  # noqa: E402  (bench/bench.py)
     burst_requests,
     consume,
     markdown_table,
+    print_verdicts,
     ratio_verdict,
     send_burst,
 )
+from tests.support.completion import inline_request  # noqa: E402
 from tests.support.gguf_fim_model import write_fim_model  # noqa: E402
 from tests.support.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
 
@@ -228,10 +225,7 @@ async def server_sample(client: httpx.AsyncClient, url: str, mode: str, i: int) 
 
 async def provider_sample(prov: LlamaCppInlineProvider, i: int) -> Sample:
     prefix, suffix = prompt(i)
-    request = InlineCompletionRequest(
-        number=i, prefix=prefix, suffix=suffix, mime="text/x-python", stream=True,
-        path=None, cell_id=None,
-    )  # fmt: skip
+    request = inline_request(i, prefix=prefix, suffix=suffix, mime="text/x-python")
     started = time.perf_counter()
     first = None
     async for reply in prov.stream_inline_completions(request):
@@ -465,10 +459,8 @@ class SuggestionsResult:
 async def suggestions_run(prov: LlamaCppInlineProvider, number: int) -> tuple[float, float, int]:
     """Seconds to the first text and to the end of the stream, and the distinct non-empty
     suggestions shown."""
-    request = InlineCompletionRequest(
-        number=number, prefix=f"def moving_average_{number}(values, window):\n", suffix="",
-        mime="text/x-python", stream=True, path=None, cell_id=None,
-    )  # fmt: skip
+    prefix = f"def moving_average_{number}(values, window):\n"
+    request = inline_request(number, prefix=prefix, mime="text/x-python")
     record = StreamRecord(time.perf_counter())
     await asyncio.wait_for(
         consume(prov.stream_inline_completions, request, record), REQUEST_TIMEOUT
@@ -572,8 +564,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             numbers["suggestions"] = [asdict(r) for r in suggestions]
     report_memory()
     numbers["memory"] = [asdict(m) for m in MEMORY]
-    print("## Verdicts\n")
-    print("\n".join(v.line() for v in verdicts))
+    print_verdicts(verdicts)
     numbers["verdicts"] = [asdict(v) for v in verdicts]
     return numbers
 
