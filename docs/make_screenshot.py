@@ -5,8 +5,8 @@
 
 Needs jupyter-ai, `pip install playwright` and /usr/bin/chromium. By default Jupyter AI's inline
 completer and our `inline-ollama` provider, answered by the loopback fake Ollama
-(tests/fake_backend.py); with `--local`, our own "AI inline" completer and the managed local
-llama-server with the default small model (the `local` extra), status bar included.
+(tests/support/fake_backend.py); with `--local`, our own "AI inline" completer and the managed
+local llama-server with the default small model (the `local` extra), status bar included.
 """
 
 import argparse
@@ -29,7 +29,7 @@ from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests.fake_backend import FakeBackend  # noqa: E402
+from tests.support.fake_backend import FakeBackend  # noqa: E402
 
 OUT = REPO / "docs" / "ghost-text.png"
 LOCAL_OUT = REPO / "docs" / "local-ghost-text.png"

@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 
 from jupyter_ai_inline.engine import aclose_clients
-from tests.fake_backend import FakeBackend
+from tests.support.fake_backend import FakeBackend
 
 
 @pytest_asyncio.fixture
@@ -23,7 +23,7 @@ async def fake() -> AsyncIterator[FakeBackend]:
 def fim_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight llama GGUF with FIM tokens: `/infill` streams in milliseconds."""
     pytest.importorskip("gguf", reason="needs the gguf package to write the FIM test model")
-    from tests.gguf_fim_model import write_fim_model
+    from tests.support.gguf_fim_model import write_fim_model
 
     return write_fim_model(tmp_path_factory.mktemp("models") / "tiny-fim.gguf")
 

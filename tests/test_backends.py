@@ -17,7 +17,7 @@ from jupyter_ai_inline.engine import (
     Sampling,
 )
 from jupyter_ai_inline.engine.backends.openai import _chat_only
-from tests.fake_backend import FakeBackend
+from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
 

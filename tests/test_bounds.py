@@ -18,7 +18,7 @@ from jupyter_ai_inline.engine import (
 )
 from jupyter_ai_inline.engine.errors import BackendBusy, ServerBusy, redact, server_text
 from jupyter_ai_inline.engine.limits import GenerationLimit
-from tests.fake_backend import FakeBackend
+from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
 

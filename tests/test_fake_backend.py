@@ -10,7 +10,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from tests.fake_backend import FakeBackend
+from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
 

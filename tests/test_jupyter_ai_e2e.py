@@ -1,6 +1,7 @@
 """End to end through Jupyter AI: its websocket, our provider, live collaborative notebooks."""
 
 import asyncio
+import functools
 import json
 
 import nbformat
@@ -10,8 +11,10 @@ from pycrdt import Doc, Provider
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.fake_backend import FakeBackend
-from tests.ws_client import ENDPOINT, Client
+from tests.support.completion import request
+from tests.support.fake_backend import FakeBackend
+from tests.support.poll import until
+from tests.support.ws_client import ENDPOINT, Client
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -84,39 +87,24 @@ def notebook_file(jp_root_dir) -> None:
     nbformat.write(nbformat.v4.new_notebook(cells=cells), jp_root_dir / NOTEBOOK)
 
 
-def completion_request(number: int, **fields) -> str:
-    values = {
-        "number": number,
-        "prefix": "sales.",
-        "suffix": "",
-        "mime": "text/x-ipython",
-        "stream": True,
-        "path": NOTEBOOK,
-        "cell_id": "current",
-    }
-    return json.dumps(values | fields)
+completion_request = functools.partial(
+    request, prefix="sales.", stream=True, path=NOTEBOOK, cell_id="current"
+)
 
 
-async def receive_until_done(socket, tokens_expected: int) -> list[dict]:
-    """Read replies until every announced token has its done chunk (bounded)."""
-    replies: list[dict] = []
-    done = 0
-    while done < tokens_expected:
-        message = await asyncio.wait_for(socket.read_message(), timeout=10)
-        assert message is not None, "websocket closed"
-        replies.append(json.loads(message))
-        done += bool(replies[-1].get("done"))
-    return replies
+async def jupyter_ai_tab(jp_ws_fetch) -> Client:
+    """A tab's websocket to Jupyter AI's inline completions handler (full texts, no status)."""
+    return Client(await jp_ws_fetch("api", "ai", "completion", "inline"))
 
 
 async def test_streams_through_jupyter_ai_websocket(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(1))
-        replies = await receive_until_done(socket, 2)
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(1))
+        replies = await tab.until_done(None, 2)
+        tab.close()
 
         first, chunks = replies[0], replies[1:]
         tokens = [item["token"] for item in first["list"]["items"]]
@@ -134,23 +122,14 @@ async def test_streams_through_jupyter_ai_websocket(
 async def test_errors_arrive_as_readable_chunks(jp_ws_fetch, backend_port, notebook_file) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
         backend.fail_status = 404
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(2))
-        replies = await receive_until_done(socket, 2)
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(2))
+        replies = await tab.until_done(None, 2)
+        tab.close()
         errors = [reply["error"] for reply in replies[1:]]
         assert all(
             e["type"] == "ModelNotFound" and "ollama pull coder" in e["title"] for e in errors
         )
-
-
-async def wait_for(condition, timeout: float = 10) -> None:
-    """Poll a condition every 10 ms, at most `timeout` seconds."""
-    for _ in range(int(timeout * 100)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("condition not met")
 
 
 class TornadoChannel:
@@ -207,7 +186,7 @@ async def test_unsaved_edits_of_other_cells_reach_the_prompt(
         client = YNotebook(client_doc)
         async with Provider(client_doc, TornadoChannel(room_socket, room)) as provider:
             await asyncio.wait_for(provider.synced.wait(), timeout=10)
-            await wait_for(lambda: client.cell_number == 4)  # the room loads the file
+            await until(lambda: client.cell_number == 4, 10)  # the room loads the file
             client.set_cell(
                 1, {**client.get_cell(1), "source": "sales = pd.read_csv('unsaved.csv')"}
             )
@@ -216,20 +195,21 @@ async def test_unsaved_edits_of_other_cells_reach_the_prompt(
             live = await ydoc.get_document(
                 path=NOTEBOOK, content_type="notebook", file_format="json", copy=False
             )
-            await wait_for(lambda: "unsaved.csv" in live.get_cell(1)["source"])  # the edit arrived
+            await until(lambda: "unsaved.csv" in live.get_cell(1)["source"], 10)  # the edit arrived
 
-            socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-            socket.write_message(completion_request(3, prefix="totals = sales."))
-            await receive_until_done(socket, 2)
-            socket.close()
+            tab = await jupyter_ai_tab(jp_ws_fetch)
+            tab.send(**completion_request(3, prefix="totals = sales."))
+            await tab.until_done(None, 2)
+            tab.close()
             # our endpoint: the live document wins over the (older) cells the browser sent
-            tab = Client(await jp_ws_fetch(*ENDPOINT))
-            await tab.receive()
+            ours = Client(await jp_ws_fetch(*ENDPOINT))
+            await ours.receive()
             stale = [{"cell_type": "code", "source": "sales = 'stale'"}]
-            fields = json.loads(completion_request(4, prefix="totals = sales."))
-            tab.send(type="request", **fields, above=stale)
-            messages = await tab.until_done(4, 2)
-            tab.socket.close()
+            ours.send(
+                type="request", **completion_request(4, prefix="totals = sales."), above=stale
+            )
+            messages = await ours.until_done(4, 2)
+            ours.close()
             room_socket.close()
 
         expected = "# Load the sales data\n\nsales = pd.read_csv('unsaved.csv')\n\ntotals = sales."
@@ -244,10 +224,10 @@ async def test_without_a_live_room_the_request_alone_is_used(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(4, prefix="x = ", suffix="\ny"))
-        await receive_until_done(socket, 2)
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(4, prefix="x = ", suffix="\ny"))
+        await tab.until_done(None, 2)
+        tab.close()
         assert backend.requests[-1].body["prompt"] == "x = "
         assert backend.requests[-1].body["suffix"] == "\ny"
 
@@ -258,12 +238,12 @@ async def test_a_newer_request_cancels_the_older_generation(
     async with FakeBackend(
         port=backend_port, tokens=["x"] * 20, token_delay=0.03, slots=1
     ) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(1, prefix="a = "))
-        await wait_for(lambda: backend.tokens_generated >= 2)
-        socket.write_message(completion_request(2, prefix="a = b"))
-        replies = await receive_until_done(socket, 4)  # both requests end both tokens
-        socket.close()
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(1, prefix="a = "))
+        await until(lambda: backend.tokens_generated >= 2, 10)
+        tab.send(**completion_request(2, prefix="a = b"))
+        replies = await tab.until_done(None, 4)  # both requests end both tokens
+        tab.close()
         old = backend.generations[0]
         assert old.disconnected and old.tokens_sent < 10
         newest = [r for r in replies if r.get("reply_to") == 2 and r.get("done")]
@@ -274,11 +254,11 @@ async def test_closing_the_browser_tab_stops_the_generation(
     jp_ws_fetch, backend_port, notebook_file
 ) -> None:
     async with FakeBackend(port=backend_port, tokens=["x"] * 200, token_delay=0.02) as backend:
-        socket = await jp_ws_fetch("api", "ai", "completion", "inline")
-        socket.write_message(completion_request(1))
-        await wait_for(lambda: backend.tokens_generated >= 4)
-        socket.close()
-        await wait_for(lambda: backend.disconnects == 2, timeout=5)
+        tab = await jupyter_ai_tab(jp_ws_fetch)
+        tab.send(**completion_request(1))
+        await until(lambda: backend.tokens_generated >= 4, 10)
+        tab.close()
+        await until(lambda: backend.disconnects == 2, 5)
         assert backend.active == 0 and backend.tokens_generated < 100
 
 
@@ -293,8 +273,8 @@ async def test_our_endpoint_follows_jupyter_ai_s_model_choice(
         settings = {"backend": "openai", "model": "ignored-while-jupyter-ai-chooses"}
         tab.send(type="configure", settings=settings)
         assert (await tab.receive())["source"] == "jupyter-ai"
-        tab.send(type="request", **json.loads(completion_request(7)))
+        tab.send(type="request", **completion_request(7))
         replies = await tab.until_done(7, 2)
-        tab.socket.close()
+        tab.close()
     assert {r.body["model"] for r in backend.requests} == {"coder"}
     assert any(r.get("done") and r["response"]["insertText"] for r in replies)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,6 @@ pytest.importorskip("gguf", reason="needs the gguf package to write the FIM test
 from jupyter_ai_magics import BaseProvider  # noqa: E402
 from jupyter_ai_magics.models.completion import (  # noqa: E402
     InlineCompletionReply,
-    InlineCompletionRequest,
 )
 
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
@@ -39,7 +39,14 @@ from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
 from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
 from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService  # noqa: E402
-from tests.llama_slots import STOPPED_EARLY, predicted_tokens, slots, wait_until_idle  # noqa: E402
+from tests.support.completion import IN_A_CELL, inline_request  # noqa: E402
+from tests.support.llama_slots import (  # noqa: E402
+    STOPPED_EARLY,
+    predicted_tokens,
+    slots,
+    wait_until_idle,
+)
+from tests.support.poll import until  # noqa: E402
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
 
@@ -52,15 +59,6 @@ async def running(model: Path, **options) -> LocalLlamaServer:
     server = supervised(model, **options)
     await server.start()
     return server
-
-
-async def until(condition: Callable[[], bool], seconds: float) -> None:
-    """Poll `condition` every 0.1 s; fail the test if it is still false after `seconds`."""
-    for _ in range(round(seconds * 10)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    pytest.fail(f"still not true after {seconds:g} s")
 
 
 @pytest_asyncio.fixture
@@ -79,17 +77,7 @@ async def gemma_server(gemma_model: Path) -> AsyncIterator[LocalLlamaServer]:
     await server.stop()
 
 
-def request(number: int = 1, prefix: str = "def add(a, b):\n    ", **fields):
-    values = {
-        "number": number,
-        "prefix": prefix,
-        "suffix": "\n\nprint(add(1, 2))\n",
-        "mime": "text/x-ipython",
-        "stream": True,
-        "path": "analysis.ipynb",
-        "cell_id": "cell-1",
-    }
-    return InlineCompletionRequest(**(values | fields))
+request = functools.partial(inline_request, **IN_A_CELL, suffix="\n\nprint(add(1, 2))\n")
 
 
 def provider(server: LocalLlamaServer, **fields) -> LlamaCppInlineProvider:
@@ -445,15 +433,9 @@ async def test_the_server_dies_with_a_killed_jupyter(fim_model: Path, tmp_path: 
         os.kill(server_pid, 0)  # running
         parent.kill()
         await asyncio.wait_for(parent.wait(), timeout=10)
-        for _ in range(100):  # bounded: 10 s
-            try:
-                os.kill(server_pid, 0)
-            except ProcessLookupError:
-                break
-            if _is_zombie(server_pid):
-                break
-            await asyncio.sleep(0.1)
-        else:
+        try:
+            await until(lambda: _is_gone(server_pid), 10, 0.1)
+        except TimeoutError:
             state = _proc_status(server_pid)
             os.kill(server_pid, signal.SIGKILL)
             pytest.fail(f"llama-server outlived its killed parent: {state}")
@@ -471,6 +453,14 @@ def _proc_status(pid: int) -> str:
         return str(exc)
     keys = ("State", "PPid", "SigBlk", "SigIgn", "SigCgt")
     return "; ".join(line for line in lines if line.startswith(keys))
+
+
+def _is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:

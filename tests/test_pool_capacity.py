@@ -24,7 +24,7 @@ from jupyter_ai_inline.engine import (
 from jupyter_ai_inline.engine.http import LIMITS
 from jupyter_ai_inline.engine.merge import Merged
 from jupyter_ai_inline.engine.models import GenerationSettings
-from tests.fake_backend import FakeBackend
+from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,11 +1,11 @@
 """The Jupyter AI providers called as Jupyter AI calls them, against the fake server."""
 
 import asyncio
+import functools
 
 import pytest
 from jupyter_ai_magics.models.completion import (
     InlineCompletionReply,
-    InlineCompletionRequest,
     InlineCompletionStreamChunk,
 )
 
@@ -13,22 +13,13 @@ from jupyter_ai_inline.providers import (
     OllamaInlineProvider,
     OpenAIInlineProvider,
 )
-from tests.fake_backend import FakeBackend
+from tests.support.completion import IN_A_CELL, inline_request
+from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
 
 
-def request(number: int = 1, **fields) -> InlineCompletionRequest:
-    values = {
-        "number": number,
-        "prefix": "def add(a, b):\n    ",
-        "suffix": "",
-        "mime": "text/x-ipython",
-        "stream": True,
-        "path": "analysis.ipynb",
-        "cell_id": "cell-1",
-    }
-    return InlineCompletionRequest(**(values | fields))
+request = functools.partial(inline_request, **IN_A_CELL)
 
 
 def ollama(fake: FakeBackend, **fields) -> OllamaInlineProvider:

@@ -35,7 +35,7 @@ def test_synchronous_invoke_works_without_a_running_loop() -> None:
     import asyncio
     import threading
 
-    from tests.fake_backend import FakeBackend
+    from tests.support.fake_backend import FakeBackend
 
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -4,8 +4,8 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.fake_backend import FakeBackend
-from tests.ws_client import ENDPOINT, connect, request
+from tests.support.fake_backend import FakeBackend
+from tests.support.ws_client import ENDPOINT, connect
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -43,7 +43,7 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
                 "include_outputs": False, "output_chars": 400,
             },
         }  # fmt: skip
-        client.send(**request(1))
+        client.request(1)
         messages = await client.until_done(1, 2)
     reply, chunks = messages[0], [m for m in messages[1:] if m["type"] == "stream"]
     assert [m["context"] for m in messages if m["type"] == "status"] == ["none"]
@@ -83,7 +83,7 @@ async def test_mode_arrives_when_settings_change_during_the_probe(
 async def test_server_defaults_when_the_browser_sets_nothing(jp_ws_fetch, backend_port) -> None:
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port) as backend:
-        client.send(**request(1))
+        client.request(1)
         await client.until_done(1, 1)
     assert backend.requests[0].body["model"] == "server-default"
 
@@ -91,7 +91,7 @@ async def test_server_defaults_when_the_browser_sets_nothing(jp_ws_fetch, backen
 async def test_cancel_closes_the_backend_stream(jp_ws_fetch, backend_port) -> None:
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port, tokens=["x"] * 200, token_delay=0.02) as backend:
-        client.send(**request(1))
+        client.request(1)
         await backend.wait_until(lambda: backend.tokens_generated >= 3)
         client.send(type="cancel", number=1)
         messages = await client.until_done(1, 1)
@@ -105,9 +105,9 @@ async def test_a_newer_request_for_the_cell_supersedes(jp_ws_fetch, backend_port
     async with FakeBackend(
         port=backend_port, tokens=["x"] * 30, token_delay=0.02, slots=1
     ) as backend:
-        client.send(**request(1, path="a.ipynb", cell_id="c1"))
+        client.request(1, path="a.ipynb", cell_id="c1")
         await backend.wait_until(lambda: backend.tokens_generated >= 2)
-        client.send(**request(2, path="a.ipynb", cell_id="c1", prefix="y = "))
+        client.request(2, path="a.ipynb", cell_id="c1", prefix="y = ")
         messages = await client.until_done(2, 1)
     assert [m.get("done") for m in messages if m.get("reply_to") == 1].count(True) == 1
     assert backend.generations[0].disconnected
@@ -117,7 +117,7 @@ async def test_a_newer_request_for_the_cell_supersedes(jp_ws_fetch, backend_port
 async def test_backend_errors_are_readable(jp_ws_fetch, backend_port) -> None:
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port, known_models={"other"}) as backend:
-        client.send(**request(1))
+        client.request(1)
         messages = await client.until_done(1, 1)
     error = messages[-1]["error"]
     assert error["type"] == "ModelNotFound" and "ollama pull server-default" in error["title"]
@@ -131,10 +131,10 @@ async def test_bad_messages_get_errors_and_the_connection_stays(jp_ws_fetch, bac
     client.send(type="request", number="one")
     error = (await client.receive())["error"]
     assert error["type"] == "BadMessage" and "number" in error["title"]
-    client.send(**request(5, prefix="x" * 20_000))
+    client.request(5, prefix="x" * 20_000)
     assert (await client.receive())["error"]["type"] == "MessageTooLarge"
     async with FakeBackend(port=backend_port, tokens=["ok"]):
-        client.send(**request(6))
+        client.request(6)
         assert (await client.until_done(6, 1))[-1]["response"]["insertText"] == "ok"
 
 
@@ -142,7 +142,7 @@ async def test_requests_in_flight_are_bounded(jp_ws_fetch, backend_port) -> None
     client = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port, tokens=["x"] * 100, token_delay=0.02):
         for number, cell in enumerate(["a", "b", "c"], start=1):
-            client.send(**request(number, cell_id=cell))
+            client.request(number, cell_id=cell)
         refused = None
         while refused is None:
             message = await client.receive()
@@ -171,12 +171,13 @@ async def test_without_a_live_document_the_cells_the_browser_sent_are_the_contex
     ]  # nearest first
     below = [{"cell_type": "code", "source": "plot_totals(result)"}]
     async with FakeBackend(port=backend_port) as backend:
-        client.send(**request(1, path="a.ipynb", cell_id="c", prefix="result = rev"),
-                    above=above, below=below)  # fmt: skip
+        client.request(
+            1, path="a.ipynb", cell_id="c", prefix="result = rev", above=above, below=below
+        )
         messages = await client.until_done(1, 1)
-        client.send(**request(2, path="a.ipynb", cell_id="c", above=[{"cell_type": "x"}]))
+        client.request(2, path="a.ipynb", cell_id="c", above=[{"cell_type": "x"}])
         error = (await client.receive())["error"]
-        client.send(**request(3, above=above * 40))  # 120 cells: the 50 nearest are used
+        client.request(3, above=above * 40)  # 120 cells: the 50 nearest are used
         await client.until_done(3, 1)
     body = backend.requests[0].body
     assert body["prompt"] == (

@@ -10,8 +10,9 @@ import pytest
 from jupyter_server.auth.authorizer import Authorizer
 from tornado.websocket import WebSocketClosedError
 
-from tests.fake_backend import FakeBackend
-from tests.ws_client import Client, connect, request
+from tests.support.completion import request
+from tests.support.fake_backend import FakeBackend
+from tests.support.ws_client import Client, connect
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -65,11 +66,11 @@ async def test_the_key_goes_to_the_administrators_server_only(
 ) -> None:
     tab = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port) as admin, FakeBackend(port=other_port) as other:
-        tab.send(**request(1))
+        tab.request(1)
         await tab.until_done(1, 1)
         tab.send(type="configure", settings={"baseUrl": f"{other.url}/v1", "model": "mine"})
         assert (await tab.receive())["base_url"] == f"{other.url}/v1"
-        tab.send(**request(2))
+        tab.request(2)
         assert (await tab.until_done(2, 1))[-1]["response"]["insertText"] == "abc"
     assert admin.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert other.requests and "authorization" not in other.requests[0].headers
@@ -80,7 +81,7 @@ async def test_the_key_never_reaches_the_log(jp_ws_fetch, backend_port, caplog) 
     tab = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port, fail_status=401) as admin:
         admin.fail_body = {"error": f"bad key {SECRET}"}
-        tab.send(**request(1))
+        tab.request(1)
         error = (await tab.until_done(1, 1))[-1]["error"]
     assert admin.requests[0].headers["authorization"] == f"Bearer {SECRET}"
     assert error["type"] == "AuthenticationFailed" and SECRET[:10] not in json.dumps(error)
@@ -106,7 +107,7 @@ async def test_choosing_the_model_server_needs_permission_to_run_code(
         status = await tab.receive()
         assert status["base_url"] == f"{admin.url}/v1" and status["suggestions"] == 2
         assert status["can_choose_server"] is False
-        tab.send(**request(1))
+        tab.request(1)
         await tab.until_done(1, 2)
     assert admin.requests and not other.requests
 
@@ -135,7 +136,7 @@ async def test_bad_settings_are_reported_and_the_socket_stays(
     assert status["suggestions"] == 2  # the valid fields apply
     assert status["base_url"] == f"http://127.0.0.1:{backend_port}/v1"
     async with FakeBackend(port=backend_port, tokens=["ok"]):
-        tab.send(**request(1))
+        tab.request(1)
         assert (await tab.until_done(1, 2))[-1]["error"] is None
 
 
@@ -170,7 +171,7 @@ async def test_paths_the_user_never_opened_are_not_indexed(
     tab = await connect(jp_ws_fetch)
     async with FakeBackend(port=backend_port) as backend:
         for number, where in enumerate([path, path + "x" * 3_000], start=1):
-            tab.send(**request(number, path=where, cell_id="c"))
+            tab.request(number, path=where, cell_id="c")
             await tab.until_done(number, 1)
     assert file_ids.con.execute(count).fetchone()[0] == before
     assert len(backend.requests) == 2  # each still got its suggestion, without context
@@ -182,7 +183,7 @@ async def test_suggestion_traffic_grows_with_its_length(jp_ws_fetch, backend_por
     await tab.receive()
     async with FakeBackend(port=backend_port, tokens=["abcd"] * 1500):
         before = tab.received_bytes
-        tab.send(**request(1, suffix="\n"))
+        tab.request(1, suffix="\n")
         messages = await tab.until_done(1, 1)
     text = messages[-1]["response"]["insertText"]
     assert text == "abcd" * 1500
@@ -197,28 +198,29 @@ async def test_this_servers_generation_limit_is_reported_as_its_own(
     async with FakeBackend(port=backend_port, hang=True) as backend:
         first.send(type="configure", settings={"suggestions": 2})
         await first.receive()
-        first.send(**request(1))
+        first.request(1)
         await backend.wait_until(lambda: backend.active == 2)
-        second.send(**request(1))
+        second.request(1)
         error = (await second.until_done(1, 1))[-1]["error"]
         assert error["type"] == "ServerBusy" and "max_generations" in error["title"]
         first.send(type="cancel", number=1)
         await first.until_done(1, 2)
         await backend.wait_until(lambda: backend.active == 0)
     async with FakeBackend(port=backend_port, tokens=["ok"]):
-        second.send(**request(2))
+        second.request(2)
         assert (await second.until_done(2, 1))[-1]["response"]["insertText"] == "ok"
 
 
 async def test_the_size_limit_counts_bytes_and_big_messages_get_replies(jp_ws_fetch) -> None:
     tab = await connect(jp_ws_fetch)
-    tab.socket.write_message(json.dumps(request(1, prefix="é" * 6_000), ensure_ascii=False))
+    message = {"type": "request", **request(1, prefix="é" * 6_000)}
+    tab.socket.write_message(json.dumps(message, ensure_ascii=False))
     error = (await tab.receive())["error"]
     assert error["type"] == "MessageTooLarge" and "12,0" in error["title"]  # 6,000 characters
-    tab.send(**request(2, prefix="x" * 35_000))  # over our limit, under tornado's
+    tab.request(2, prefix="x" * 35_000)  # over our limit, under tornado's
     assert (await tab.receive())["error"]["type"] == "MessageTooLarge"
     tab.send(type="cancel", number=3)  # the socket is still open
-    tab.send(**request(4, prefix="x" * 50_000))  # beyond 4 times the limit: closed (1009)
+    tab.request(4, prefix="x" * 50_000)  # beyond 4 times the limit: closed (1009)
     with pytest.raises((AssertionError, WebSocketClosedError, asyncio.TimeoutError)):
         await tab.receive()
 
@@ -227,7 +229,7 @@ async def test_clients_without_deltas_in_mind_still_see_full_texts(jp_ws_fetch, 
     """`Client.receive` rebuilds texts as the browser does; the raw chunks carry deltas."""
     raw = Client((await connect(jp_ws_fetch)).socket)
     async with FakeBackend(port=backend_port, tokens=["ab", "cd"]):
-        raw.send(**request(1))
+        raw.request(1)
         chunks = []
         while not chunks or not chunks[-1]["done"]:
             message = json.loads(await raw.socket.read_message())

@@ -1,4 +1,4 @@
-"""The model server behind the browser tests: `tests.fake_backend.FakeBackend` on a fixed port.
+"""The browser tests' model server: `tests.support.fake_backend.FakeBackend` on a fixed port.
 
 It speaks Ollama's API (among others) and answers deterministically per suggestion: the first
 (greedy, no seed) is FIRST, the second (``options.seed`` = 1) is SECOND, any other seed gets
@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for `tests`
 
-from tests.fake_backend import FakeBackend  # noqa: E402
+from tests.support.fake_backend import FakeBackend  # noqa: E402
 
 PORT = 11435
 FIRST = ["turn", " 42"]  # typed after `re`: `return 42`

@@ -31,6 +31,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.support.poll import until
+
 POLL = 0.005  # seconds between disconnect checks while waiting
 TokenSource = Sequence[str] | Callable[[str, dict[str, Any]], Sequence[str]]
 _ids = itertools.count(1)
@@ -334,11 +336,7 @@ class FakeBackend:
         return self._active
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        deadline = time.perf_counter() + timeout
-        while not predicate():
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.005)
+        await until(predicate, timeout, POLL)
 
     # -- slots and disconnect-aware waiting ---------------------------------------------------
     def _check(self, request: web.BaseRequest) -> None:

@@ -5,7 +5,7 @@ milliseconds, knows its FIM tokens (so `/infill` answers instead of 501) and str
 fast, which is what the integration tests need. The file is deterministic (fixed seed) and
 about 0.5 MB.
 
-    python tests/gguf_fim_model.py /tmp/tiny-fim.gguf
+    python tests/support/gguf_fim_model.py /tmp/tiny-fim.gguf
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 
 import httpx
+
+from tests.support.poll import until
 
 # Closing a stream after a few pieces must stop the generation within a few tokens; without
 # cancellation gemma goes on to its token limit or the 4 s time limit (~270 tokens here).
@@ -23,15 +23,15 @@ async def slots(base_url: str) -> list[dict]:
         return response.json()
 
 
+async def idle(base_url: str) -> bool:
+    return not any(slot["is_processing"] for slot in await slots(base_url))
+
+
 async def wait_until_idle(base_url: str, timeout: float = 20.0) -> float:
     """Seconds until no slot is processing (a dropped stream ends at the server's next
     token); `TimeoutError` if one is still busy after `timeout`."""
-    started = time.monotonic()
-    while any(slot["is_processing"] for slot in await slots(base_url)):
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"a llama-server slot is still busy after {timeout:g} s")
-        await asyncio.sleep(IDLE_POLL_SECONDS)
-    return time.monotonic() - started
+    what = "every llama-server slot idle"
+    return await until(lambda: idle(base_url), timeout, IDLE_POLL_SECONDS, what)
 
 
 async def predicted_tokens(base_url: str) -> int:
