@@ -1,6 +1,7 @@
 """Wire formats, checked without a socket: each backend with an injected `httpx.AsyncClient`
 on a `MockTransport` that records what was sent and answers like the real server."""
 
+import asyncio
 import json
 
 import httpx
@@ -92,3 +93,21 @@ async def test_the_chat_only_memory_is_bounded() -> None:
     assert len(openai_module._chat_only) == openai_module.CHAT_ONLY_REMEMBERED
     assert ("http://s0", "m") not in openai_module._chat_only
     assert (f"http://s{openai_module.CHAT_ONLY_REMEMBERED + 9}", "m") in openai_module._chat_only
+
+
+async def test_the_client_pool_keeps_the_most_recently_used_and_closes_the_rest() -> None:
+    from jupyter_ai_inline.engine import aclose_clients
+    from jupyter_ai_inline.engine.http import MAX_CLIENTS, _closing, get_client
+
+    def client(number: int) -> httpx.AsyncClient:
+        return get_client(f"http://s{number}", connect_timeout=1, read_timeout=1)
+
+    first = client(0)
+    made = [client(number) for number in range(1, MAX_CLIENTS)]
+    assert client(0) is first  # the most recently used again
+    extra = client(MAX_CLIENTS)  # one too many: the least recently used (s1) goes
+    await asyncio.gather(*_closing)
+    assert made[0].is_closed and not first.is_closed and not extra.is_closed
+    assert client(1) is not made[0]  # a new one; now s2 went
+    await aclose_clients()
+    assert made[1].is_closed and first.is_closed and extra.is_closed

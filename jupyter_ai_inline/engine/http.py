@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 import httpcore
 import httpx
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
+MAX_CLIENTS = 16
+"""Clients kept per event loop (one per base URL and timeouts): the least recently used one
+beyond this is closed, so browsers choosing ever new URLs cannot pile up pools."""
+
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, OrderedDict[str, httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+_closing: set[asyncio.Task[None]] = set()
 
 LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8, keepalive_expiry=30)
 
 
 def get_client(base_url: str, *, connect_timeout: float, read_timeout: float) -> httpx.AsyncClient:
     """The shared client for `base_url` on the running loop, created on first use."""
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), OrderedDict())
     key = f"{base_url}|{connect_timeout}|{read_timeout}"
     client = per_loop.get(key)
     if client is None or client.is_closed:
@@ -30,14 +36,22 @@ def get_client(base_url: str, *, connect_timeout: float, read_timeout: float) ->
             if type(pool) is httpcore.AsyncConnectionPool:  # not a proxy's
                 pool.__class__ = CancelSafePool  # the same pool, two methods overridden
         per_loop[key] = client
+    per_loop.move_to_end(key)
+    while len(per_loop) > MAX_CLIENTS:
+        _, dropped = per_loop.popitem(last=False)
+        task = asyncio.create_task(dropped.aclose(), name="close a dropped HTTP client")
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
     return client
 
 
 async def aclose_clients() -> None:
     """Close the clients of the running loop (at shutdown and in tests)."""
-    per_loop = _clients.pop(asyncio.get_running_loop(), {})
+    per_loop = _clients.pop(asyncio.get_running_loop(), OrderedDict())
     for client in per_loop.values():
         await client.aclose()
+    if _closing:
+        await asyncio.gather(*_closing, return_exceptions=True)
 
 
 class CancelSafePool(httpcore.AsyncConnectionPool):
