@@ -66,20 +66,38 @@ async def test_cancel_all_ends_iteration_and_errors_are_reported() -> None:
     assert merged.cancelled and log == ["a closed"]
 
 
+async def slow_to_close(log: list[str], closing: float):
+    """Yields forever; closing takes `closing` seconds (like closing an HTTP stream)."""
+    try:
+        while True:
+            await asyncio.sleep(0.01)
+            yield "x"
+    finally:
+        await asyncio.sleep(closing)
+        log.append("closed cleanly")
+
+
 async def test_cleanup_of_a_stopped_iterator_is_not_interrupted_on_exit() -> None:
     log: list[str] = []
-
-    async def slow_to_close():
-        try:
-            while True:
-                await asyncio.sleep(0.01)
-                yield "x"
-        finally:
-            await asyncio.sleep(0.02)  # e.g. closing an HTTP stream
-            log.append("closed cleanly")
-
-    async with Merged([slow_to_close()]) as merged:
+    async with Merged([slow_to_close(log, 0.02)]) as merged:
         async for _item in merged:
             merged.cancel()
             await asyncio.sleep(0.005)  # the task is now inside its cleanup
     assert log == ["closed cleanly"]
+
+
+async def test_cancelling_a_request_while_it_cleans_up_does_not_interrupt_the_cleanup() -> None:
+    """A superseded request waits for its streams to close; cancelling it then (the tab
+    closes) must not cancel the streams a second time, in the middle of their closing."""
+    log: list[str] = []
+
+    async def superseded() -> None:
+        async with Merged([slow_to_close(log, 0.05)]) as merged:
+            async for _item in merged:
+                merged.cancel()
+
+    task = asyncio.create_task(superseded())
+    await asyncio.sleep(0.03)  # in Merged.__aexit__, waiting for the stream to close
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled() and log == ["closed cleanly"]

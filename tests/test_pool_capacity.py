@@ -22,7 +22,6 @@ from jupyter_ai_inline.engine import (
     Sampling,
 )
 from jupyter_ai_inline.engine.http import LIMITS
-from jupyter_ai_inline.engine.merge import Merged
 from jupyter_ai_inline.engine.models import GenerationSettings
 from tests.support.fake_backend import FakeBackend
 
@@ -112,29 +111,3 @@ async def test_thousands_of_superseded_requests_leave_the_pool_whole(fake: FakeB
     assert busy(backend) == (0, 0)
     assert await capacity(backend, fake) == CAPACITY
     assert cancelled > 500  # generations the backend saw cancelled (others before they began)
-
-
-async def test_cancelling_a_request_while_it_cleans_up_does_not_interrupt_the_cleanup() -> None:
-    """A superseded request waits for its streams to close; cancelling it then (the tab
-    closes) must not cancel the streams a second time, in the middle of their closing."""
-    log: list[str] = []
-
-    async def slow_to_close():
-        try:
-            while True:
-                await asyncio.sleep(0.01)
-                yield "x"
-        finally:
-            await asyncio.sleep(0.05)  # closing an HTTP stream
-            log.append("closed cleanly")
-
-    async def superseded() -> None:
-        async with Merged([slow_to_close()]) as merged:
-            async for _item in merged:
-                merged.cancel()
-
-    task = asyncio.create_task(superseded())
-    await asyncio.sleep(0.03)  # in Merged.__aexit__, waiting for the stream to close
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    assert task.cancelled() and log == ["closed cleanly"]

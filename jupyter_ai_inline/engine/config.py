@@ -18,13 +18,10 @@ def _clamp(value: Any, low: int, high: int, default: int) -> int:
     return default if value in (None, "") else min(max(int(value), low), high)
 
 
-class ModelConfig(BaseModel):
-    """Which server and model to ask, and how much; `None` means the default."""
+class RequestSizes(BaseModel):
+    """How much a request asks for and how long it may take (shared with the hosts'
+    settings, which set these fields by the same names)."""
 
-    backend: BackendName
-    model: str
-    base_url: str | None = None
-    api_key: SecretStr | None = None
     suggestions: int = 1
     max_tokens: int = 128
     context_above_chars: int = 6000
@@ -32,6 +29,18 @@ class ModelConfig(BaseModel):
     include_outputs: bool = False
     first_text_timeout: float = 5.0
     stall_timeout: float = 5.0
+
+    def deadlines(self) -> dict[str, float]:
+        return {"first_text_timeout": self.first_text_timeout, "stall_timeout": self.stall_timeout}
+
+
+class ModelConfig(RequestSizes):
+    """Which server and model to ask, and how much; `None` means the default."""
+
+    backend: BackendName
+    model: str
+    base_url: str | None = None
+    api_key: SecretStr | None = None
 
     @field_validator("suggestions", mode="before")
     @classmethod

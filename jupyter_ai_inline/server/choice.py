@@ -10,26 +10,19 @@ import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ..engine.backends import BACKENDS
-from ..engine.config import BackendName, ModelConfig
+from ..engine.config import BackendName, ModelConfig, RequestSizes
 
 Source = Literal["jupyter-ai", "settings"]
 
 
-class AdminSettings(BaseModel):
+class AdminSettings(RequestSizes):
     """The administrator's settings (`c.JupyterAIInline.*`) that a request needs."""
 
     backend: BackendName = "ollama"
     base_url: str = ""
     model: str = "qwen2.5-coder:1.5b"
     api_key: SecretStr | None = None
-    suggestions: int = 1
-    max_tokens: int = 128
-    context_above_chars: int = 6000
-    context_below_chars: int = 2000
-    include_outputs: bool = False
     use_jupyter_ai_model: bool = True
-    first_text_timeout: float = 5.0
-    stall_timeout: float = 5.0
     max_message_bytes: int = 1_000_000
     max_requests_in_flight: int = 8
 
@@ -37,9 +30,6 @@ class AdminSettings(BaseModel):
     def server_url(self) -> str:
         """The model server the administrator configured (or their backend's default)."""
         return self.base_url or BACKENDS[self.backend].default_base_url
-
-    def deadlines(self) -> dict[str, float]:
-        return {"first_text_timeout": self.first_text_timeout, "stall_timeout": self.stall_timeout}
 
 
 MAX_CONTEXT_CHARS = 100_000

@@ -1,5 +1,5 @@
 """The managed local model as the server extension uses it: `llama-server` started in the
-background with Jupyter, stopped with it, its state changes told to listeners (the
+background with Jupyter, stopped with it, its state changes told to its `on_change` (the
 completion service, which tells every open completions websocket)."""
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class ManagedModel:
         self.log = log
         self.wait_seconds = wait_seconds
         """How long a request waits for a starting server before it gets an error."""
-        self.listeners: set[Callable[[], None]] = set()
+        self.on_change: Callable[[], None] | None = None
+        """Called when the state changed (the completion service listens)."""
         self._task: asyncio.Task[None] | None = None
         server.on_state_change = self._changed
 
@@ -73,7 +74,7 @@ class ManagedModel:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.listeners.clear()
+        self.on_change = None
         await self.server.stop()
 
     async def wait_ready(self, cancelled: Callable[[], bool]) -> None:
@@ -100,8 +101,5 @@ class ManagedModel:
         return {"state": state, "message": message}
 
     def _changed(self) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener()
-            except Exception:  # one broken tab must not stop the others' updates
-                self.log.exception("Local model status listener failed")
+        if self.on_change is not None:
+            self.on_change()

@@ -45,7 +45,7 @@ class CompletionService:
         self._modes: dict[str, Mode] = {}
         self._probes: dict[str, asyncio.Task[None]] = {}
         if local is not None:
-            local.listeners.add(self._changed)
+            local.on_change = self._changed
 
     @classmethod
     def of(cls, web_settings: Mapping[str, Any] | None) -> CompletionService | None:

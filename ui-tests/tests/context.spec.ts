@@ -8,18 +8,13 @@ import { expect, test } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { FIRST, typeAnswerPrefix } from './helpers';
+import { BASE, codeCell, createNotebook, FIRST, typeAnswerPrefix } from './helpers';
 
-const BASE = process.env.TARGET_URL ?? 'http://localhost:8888';
 const RECORD = path.join(process.env.JAI_UI_TEST_HOME ?? '.', 'model-requests.jsonl');
 const DEFAULT_INSTALL = !!process.env.JAI_UI_TEST_DEFAULT_INSTALL;
 
 const ABOVE = 'import pandas as pd\nsales = pd.read_csv("sales.csv")';
 const BELOW = 'plot_totals(answer())';
-
-function codeCell(id: string, source: string) {
-  return { id, cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null };
-}
 
 function recorded(): { path: string; body: any }[] {
   if (!fs.existsSync(RECORD)) {
@@ -41,22 +36,8 @@ for (const [frontend, url] of [
     request
   }) => {
     const name = `context-${frontend.replace(/\W/g, '')}-${Date.now()}.ipynb`;
-    const created = await request.put(`${BASE}/api/contents/${name}`, {
-      data: {
-        type: 'notebook',
-        format: 'json',
-        content: {
-          nbformat: 4,
-          nbformat_minor: 5,
-          metadata: {
-            kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' },
-            language_info: { name: 'python' }
-          },
-          cells: [codeCell('above', ABOVE), codeCell('target', ''), codeCell('below', BELOW)]
-        }
-      }
-    });
-    expect(created.status()).toBe(201);
+    const cells = [codeCell('above', ABOVE), codeCell('target', ''), codeCell('below', BELOW)];
+    expect(await createNotebook(request, name, cells)).toBe(201);
     try {
       await page.goto(url(name));
       const target = page.locator('.jp-NotebookPanel .jp-Cell .cm-content').nth(1);

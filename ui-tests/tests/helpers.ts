@@ -2,7 +2,7 @@
  * Shared steps of the browser tests; they work in JupyterLab and in Notebook 7 (both expose
  * `window.jupyterapp` with the test server configuration).
  */
-import type { Page } from '@playwright/test';
+import type { APIRequestContext, Page } from '@playwright/test';
 
 /** What the fake model server (fake_model_server.py) answers after `re`. */
 export const FIRST = 'turn 42';
@@ -54,4 +54,38 @@ export async function saveScreenshot(
   clip: { x: number; y: number; width: number; height: number }
 ): Promise<void> {
   await page.screenshot({ path: file, clip, animations: 'disabled', caret: 'hide' });
+}
+
+export const BASE = process.env.TARGET_URL ?? 'http://localhost:8888';
+
+/** A code cell of nbformat 4.5. */
+export function codeCell(id: string, source: string) {
+  return { id, cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null };
+}
+
+/**
+ * Create a notebook through the contents API; its HTTP status (201 when created). A kernelspec
+ * in the metadata, or Notebook 7 opens a "Select Kernel" dialog that blocks every click.
+ */
+export async function createNotebook(
+  request: APIRequestContext,
+  name: string,
+  cells: object[]
+): Promise<number> {
+  const created = await request.put(`${BASE}/api/contents/${name}`, {
+    data: {
+      type: 'notebook',
+      format: 'json',
+      content: {
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {
+          kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' },
+          language_info: { name: 'python' }
+        },
+        cells
+      }
+    }
+  });
+  return created.status();
 }

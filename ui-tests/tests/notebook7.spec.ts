@@ -4,31 +4,18 @@
  */
 import { expect, test } from '@playwright/test';
 
-import { activeCellSource, FIRST, typeAnswerPrefix } from './helpers';
-
-const BASE = process.env.TARGET_URL ?? 'http://localhost:8888';
+import {
+  activeCellSource,
+  BASE,
+  codeCell,
+  createNotebook,
+  FIRST,
+  typeAnswerPrefix
+} from './helpers';
 
 test('Notebook 7: ghost text appears and Tab accepts it', async ({ page, request }) => {
   const name = `nb7-ghost-${Date.now()}.ipynb`;
-  // A kernelspec in the metadata, or a "Select Kernel" dialog blocks every click.
-  const created = await request.put(`${BASE}/api/contents/${name}`, {
-    data: {
-      type: 'notebook',
-      format: 'json',
-      content: {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {
-          kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' },
-          language_info: { name: 'python' }
-        },
-        cells: [
-          { id: 'c1', cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null }
-        ]
-      }
-    }
-  });
-  expect(created.status()).toBe(201);
+  expect(await createNotebook(request, name, [codeCell('c1', '')])).toBe(201);
 
   try {
     await page.goto(`${BASE}/notebooks/${name}`);
