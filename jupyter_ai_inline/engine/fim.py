@@ -5,27 +5,37 @@ still fill in the middle when the prompt carries the family's own FIM tokens as 
 The family comes from the model id (`auto`), or is named by the `fim_template` setting
 (`none` turns this off).
 
-Where each family's tokens were checked:
+Where each family's tokens were checked (public text found with the `search` tool; no
+tokenizer was loaded here except the test model's):
 
-* Qwen2.5-Coder: `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|fim_pad|>`,
-  `<|repo_name|>`, `<|file_sep|>`, `<|endoftext|>`: the repo-level FIM format in the
-  Qwen2.5-Coder technical report (arXiv 2409.12186, figure 4) and the README of
-  github.com/QwenLM/Qwen2.5-Coder (file-level and repository-level completion).
-* DeepSeek-Coder: `<｜fim▁begin｜>`, `<｜fim▁hole｜>`, `<｜fim▁end｜>` (U+FF5C full-width
-  bars, U+2581 lower block), end `<｜end▁of▁sentence｜>`: the README of
-  github.com/deepseek-ai/DeepSeek-Coder (code insertion).
+* Qwen2.5-Coder: `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, and for repositories
+  `<|repo_name|>{name}` then `<|file_sep|>{path}` before each file: the Qwen2.5-Coder
+  technical report (arXiv 2409.12186, figure 4, "Repo-Level FIM format") and the
+  repository-level completion example of the README of github.com/QwenLM/Qwen2.5-Coder.
+  Stops `<|endoftext|>`, `<|file_sep|>`, `<|fim_pad|>`, `<|repo_name|>`: Continue's Qwen
+  template (core/autocomplete/templating). A llama-server test checks that the rendered
+  markers are single special tokens of a GGUF carrying these tokens.
+* DeepSeek-Coder (and -V2): `<｜fim▁begin｜>{prefix}<｜fim▁hole｜>{suffix}<｜fim▁end｜>`
+  (U+FF5C full-width bars, U+2581 lower block): the "Code Insertion" example of the READMEs
+  of github.com/deepseek-ai/DeepSeek-Coder and DeepSeek-Coder-V2. The end token
+  `<｜end▁of▁sentence｜>`: third-party prompts (not the README).
 * StarCoder / StarCoder2: `<fim_prefix>`, `<fim_suffix>`, `<fim_middle>`, `<fim_pad>`,
-  `<filename>`, `<|endoftext|>` (the StarCoder vocabulary, huggingface.co/bigcode);
-  StarCoder2 adds `<file_sep>` and `<repo_name>`.
-* CodeLlama: `▁<PRE>`, `▁<SUF>`, `▁<MID>`, `▁<EOT>` (the tokenizer_config.json of the
-  codellama checkpoints on Hugging Face: prefix_token, suffix_token, middle_token,
-  eot_token), laid out as `<PRE> {prefix} <SUF>{suffix} <MID>`, end `</s>`.
-* CodeGemma: `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|file_separator|>`:
-  ai.google.dev/gemma/docs/codegemma/prompt-structure and the google/codegemma-7b model
-  card; the model ends a fill with `<|file_separator|>` (or Gemma's `<eos>`).
-* Codestral: `[SUFFIX]{suffix}[PREFIX]{prefix}`, suffix first, stops `[PREFIX]`, `[SUFFIX]`,
-  `</s>`: Continue's autocomplete templates (core/autocomplete/templating); Mistral's own
-  API takes `prompt` + `suffix` at `/v1/fim/completions`.
+  `<filename>`, `<reponame>`, `<|endoftext|>`: special_tokens_map.json of
+  bigcode/tiny_starcoder_py and StarCoder fine-tunes on Hugging Face. StarCoder2's
+  `<file_sep>` / `<repo_name>`: a third-party StarCoder2 repo-level prompt only.
+* CodeLlama: `▁<PRE>`, `▁<SUF>`, `▁<MID>`, `▁<EOT>` as prefix_token, suffix_token,
+  middle_token, eot_token in the tokenizer_config.json of CodeLlama checkpoints on Hugging
+  Face (fine-tunes of it; not the meta-llama repositories themselves); the layout
+  `<PRE> {prefix} <SUF>{suffix} <MID>` and stop `<EOT>`: Continue's CodeLlama template.
+* CodeGemma: `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|file_separator|>`
+  (multi-file context, and what ends a fill): ai.google.dev/gemma/docs/codegemma/
+  prompt-structure and the google/codegemma-7b / codegemma-1.1-2b model cards. `<eos>` is
+  Gemma's end token (third-party CodeGemma stop lists).
+* Codestral: `[SUFFIX]{suffix}[PREFIX]{prefix}`, suffix first, stops `[PREFIX]`, `[SUFFIX]`:
+  Continue's codestral template. Not checked against Mistral's own tokenizer (Mistral's
+  API takes `prompt` + `suffix` at `/v1/fim/completions`); one third-party server writes
+  `[PREFIX]…[SUFFIX]…[MIDDLE]` instead, so the configured family can be wrong for some
+  Codestral builds.
 
 The other cells: Qwen gets them as files of a repository (`<|repo_name|>`, `<|file_sep|>`),
 the others in document order around the current cell (`FimPrompt.full_prefix`, cells
