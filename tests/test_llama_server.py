@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import signal
@@ -468,3 +469,36 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except OSError:
         return False
+
+
+async def test_the_qwen_fim_markers_are_single_special_tokens_and_raw_fim_streams(
+    fim_server: LocalLlamaServer,
+) -> None:
+    """The tiny model has Qwen2.5-Coder's FIM tokens: the rendered template tokenizes to
+    them as single special ids (not spelled out), and `/completion` with it streams."""
+    from jupyter_ai_inline.engine.fim import TEMPLATES
+    from tests.support.gguf_fim_model import FIM_TOKENS, vocabulary
+
+    ids = {token: vocabulary()[0].index(token) for token in FIM_TOKENS}
+    prompt = FimPrompt(
+        prefix="def add(a, b):\n    return ", suffix="\n", above=("import os",), filename="n.ipynb"
+    )
+    text = TEMPLATES["qwen"].render(prompt)
+    async with httpx.AsyncClient(base_url=fim_server.base_url, timeout=30) as client:
+        for marker in ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|file_sep|>"):
+            answer = await client.post("/tokenize", json={"content": marker, "add_special": False})
+            assert answer.json()["tokens"] == [ids[marker]]
+        answer = await client.post("/tokenize", json={"content": text, "add_special": False})
+        tokens = answer.json()["tokens"]
+        for marker, count in [("<|fim_prefix|>", 1), ("<|fim_suffix|>", 1), ("<|file_sep|>", 2)]:
+            assert tokens.count(ids[marker]) == count, marker
+        assert tokens[-1] == ids["<|fim_middle|>"]
+        body = {"prompt": text, "n_predict": 4, "stream": True, "stop": ["<|file_sep|>"]}
+        events = []
+        async with client.stream("POST", "/completion", json=body) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line.removeprefix("data: ")))
+    assert events and events[-1]["stop"] is True
+    assert events[-1]["tokens_evaluated"] >= len(tokens)

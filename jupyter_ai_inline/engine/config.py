@@ -8,6 +8,7 @@ from pydantic import BaseModel, SecretStr, field_validator, model_validator
 
 from .backends import BACKENDS
 from .completer import InlineCompleter
+from .fim import AUTO, check_setting
 from .limits import GenerationLimit
 from .models import BackendSettings, ContextBudget, GenerationSettings
 
@@ -29,6 +30,14 @@ class RequestSizes(BaseModel):
     include_outputs: bool = False
     first_text_timeout: float = 5.0
     stall_timeout: float = 5.0
+    fim_template: str = AUTO
+    """`auto` (the family from the model id), `none`, or a family of `engine.fim.TEMPLATES`:
+    the raw FIM prompt for servers that take no `suffix`."""
+
+    @field_validator("fim_template", mode="before")
+    @classmethod
+    def _fim_template(cls, value: Any) -> str:
+        return check_setting(str(value or AUTO))
 
     def deadlines(self) -> dict[str, float]:
         return {"first_text_timeout": self.first_text_timeout, "stall_timeout": self.stall_timeout}
@@ -71,6 +80,7 @@ class ModelConfig(RequestSizes):
                 api_key=self.api_key,
                 first_text_timeout=self.first_text_timeout,
                 stall_timeout=self.stall_timeout,
+                fim_template=self.fim_template,
             )
         )
         return InlineCompleter(

@@ -66,6 +66,8 @@ class BackendSettings(BaseModel):
     """httpx's own bound on any one read (a backstop: the deadlines above come first)."""
     max_response_bytes: int = Field(default=1 << 20, gt=0)
     """A streamed answer larger than this is broken off as a bad response."""
+    fim_template: str = "auto"
+    """The FIM prompt family for servers that take no `suffix` (see `engine.fim`)."""
 
 
 class GenerationSettings(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from traitlets import Bool, Enum, Float, Int, List, Unicode
 
 from ..engine import aclose_clients
+from ..engine.fim import check_setting
 from ..engine.limits import GenerationLimit
 from ..local import LocalLlamaServer
 from .choice import AdminSettings
@@ -50,6 +51,12 @@ class JupyterAIInline(ExtensionApp):
     max_tokens = Int(128, config=True, help="Longest suggestion, in tokens.")
     context_above_chars = Int(6000, config=True, help="Characters of the cells above.")
     context_below_chars = Int(2000, config=True, help="Characters of the cells below.")
+    fim_template = Unicode(
+        "auto",
+        config=True,
+        help="FIM prompt family for servers that take no `suffix`: auto (from the model id), "
+        "none, qwen, deepseek, starcoder, codellama, codegemma or codestral.",
+    )
     include_outputs = Bool(False, config=True, help="Add short text outputs of cells above.")
     use_jupyter_ai_model = Bool(
         True, config=True,
@@ -113,6 +120,11 @@ class JupyterAIInline(ExtensionApp):
                 "c.JupyterAIInline.api_key_file.",
                 self.api_key_env or "OPENAI_API_KEY",
             )
+        try:
+            self.fim_template = check_setting(self.fim_template)
+        except ValueError as exc:
+            self.log.error("%s: using auto", exc)
+            self.fim_template = "auto"
         if self.max_generations < 1:
             self.log.error("max_generations must be at least 1: using 1")
         local = self.managed_model() if self.wants_local_model() else None

@@ -3,7 +3,7 @@
 Imitates the parts of three real server APIs that an inline-completion client talks to:
 
 * Ollama: ``POST /api/generate`` and ``POST /api/chat`` (NDJSON), ``GET /api/tags``,
-  ``GET /api/version``
+  ``GET /api/version``, ``POST /api/show`` (the model's ``template``)
 * llama.cpp ``llama-server``: ``POST /infill``, ``POST /completion`` (SSE), ``GET /health``,
   ``GET /props``, ``GET /slots``
 * OpenAI-compatible: ``POST /v1/completions``, ``POST /v1/chat/completions`` (SSE),
@@ -241,6 +241,13 @@ def _error(kind: str, status: int, message: str, code: str | None = None) -> web
     return web.json_response(body, status=status)
 
 
+OLLAMA_FIM_TEMPLATE = (
+    "{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}<|fim_middle|>"
+    "{{- else }}{{ .Prompt }}{{- end }}"
+)
+"""A model template that takes a suffix (Ollama's qwen2.5-coder has this shape)."""
+
+
 class FakeBackend:
     def __init__(
         self,
@@ -261,6 +268,7 @@ class FakeBackend:
         drop_requests: int = 0,
         ignore_limits: bool = False,
         stream_error: str | None = None,
+        ollama_template: str | None = OLLAMA_FIM_TEMPLATE,
     ) -> None:
         self.tokens = tokens
         self.first_token_delay = first_token_delay
@@ -280,6 +288,9 @@ class FakeBackend:
         self.drop_requests = drop_requests
         self.ignore_limits = ignore_limits  # stream every token whatever max_tokens says
         self.stream_error = stream_error  # an error message sent in the stream after a token
+        # the model template `/api/show` reports (None: 404, as for a model not pulled)
+        self.ollama_template = ollama_template
+        self.shows: list[dict[str, Any]] = []  # the bodies `/api/show` received
         self.url = ""
         self.requests: list[RecordedRequest] = []
         self.generations: list[Generation] = []
@@ -293,6 +304,7 @@ class FakeBackend:
         app = web.Application()
         for path in _APIS:
             app.router.add_post(path, self._handle)
+        app.router.add_post("/api/show", self._show)
         for path, handler in [
             ("/api/tags", self._tags),
             ("/api/version", self._version),
@@ -512,6 +524,13 @@ class FakeBackend:
         info = {"modified_at": "2024-01-01T00:00:00Z", "size": 1, "details": {"format": "gguf"}}
         models = [{"name": m, "model": m, **info} for m in self._model_names()]
         return web.json_response({"models": models})
+
+    async def _show(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.shows.append(body)
+        if self.ollama_template is None:
+            return _error("ollama", 404, f"model '{body.get('model')}' not found")
+        return web.json_response({"template": self.ollama_template, "details": {}})
 
     async def _version(self, request: web.Request) -> web.Response:
         return web.json_response({"version": "0.5.7"})

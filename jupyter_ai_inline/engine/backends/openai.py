@@ -1,7 +1,9 @@
 """OpenAI-compatible servers: `/completions` with `prompt` + `suffix` over SSE.
 
-Servers that reject `suffix` or have no completions endpoint get `/chat/completions`
-with a fill-in-the-middle instruction instead; the choice is remembered per server.
+Servers that reject `suffix` (vLLM) get the model family's own FIM prompt as a raw
+`prompt` when a template applies (`engine.fim`); otherwise, and for servers without a
+completions endpoint, `/chat/completions` with a fill-in-the-middle instruction. The choice
+is remembered per (base URL, model).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import httpx
 from httpx_sse import EventSource
 
 from ..errors import BadResponse, InlineError, ModelNotFound, Unsupported
+from ..fim import FimTemplate, merge_stops, template_for
 from ..models import FimPrompt, Sampling
 from .base import Backend
 
@@ -29,11 +32,26 @@ _chat_only: OrderedDict[tuple[str, str], None] = OrderedDict()
 """(base URL, model) pairs known to need the chat fallback, the most recent last."""
 
 
+_raw_fim: OrderedDict[tuple[str, str], None] = OrderedDict()
+"""(base URL, model) pairs known to reject `suffix` whose model has a FIM template."""
+
+MAX_STOPS = 4
+"""OpenAI's limit on `stop` sequences."""
+
+
+def _remember(memory: OrderedDict[tuple[str, str], None], server: tuple[str, str]) -> None:
+    memory[server] = None
+    memory.move_to_end(server)
+    while len(memory) > CHAT_ONLY_REMEMBERED:
+        memory.popitem(last=False)
+
+
 def _remember_chat_only(server: tuple[str, str]) -> None:
-    _chat_only[server] = None
-    _chat_only.move_to_end(server)
-    while len(_chat_only) > CHAT_ONLY_REMEMBERED:
-        _chat_only.popitem(last=False)
+    _remember(_chat_only, server)
+
+
+class SuffixRejected(Unsupported):
+    """The server answered 400 to `suffix` (vLLM: `suffix is not currently supported`)."""
 
 
 class OpenAIBackend(Backend):
@@ -63,6 +81,14 @@ class OpenAIBackend(Backend):
             payload["suffix"] = prompt.full_suffix
         return payload
 
+    def raw_fim_payload(
+        self, prompt: FimPrompt, sampling: Sampling, template: FimTemplate
+    ) -> dict[str, Any]:
+        """The family's FIM prompt as plain text, no `suffix`, with its stop tokens first."""
+        fields = self.sampling_fields(sampling)
+        fields["stop"] = merge_stops(template.stop, sampling.stop, MAX_STOPS)
+        return {"prompt": template.render(prompt), **fields}
+
     def chat_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
         instruction = CHAT_INSTRUCTION.format(language=prompt.language)
         code = f"{prompt.full_prefix}{CURSOR}{prompt.full_suffix}"
@@ -76,14 +102,24 @@ class OpenAIBackend(Backend):
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         server = (self.base_url, self.settings.model)
-        if server not in _chat_only:
+        template = template_for(self.settings.fim_template, self.settings.model)
+        raw = template is not None and server in _raw_fim
+        if server not in _chat_only and not raw:
             try:
                 payload = self.completion_payload(prompt, sampling)
                 async for text in self._sse("/completions", payload, chat=False):
                     yield text
                 return
+            except SuffixRejected:
+                raw = template is not None
             except (Unsupported, ModelNotFound):
                 pass  # a chat-only server or model; an unknown model fails again below
+        if raw and template is not None:
+            _remember(_raw_fim, server)
+            payload = self.raw_fim_payload(prompt, sampling, template)
+            async for text in self._sse("/completions", payload, chat=False):
+                yield text
+            return
         async for text in self._sse("/chat/completions", self.chat_payload(prompt, sampling), True):
             _remember_chat_only(server)
             yield text
@@ -93,7 +129,7 @@ class OpenAIBackend(Backend):
     ) -> InlineError:
         error = super().status_error(status, body, headers)
         if status == 400 and "suffix" in error.detail.lower():
-            return Unsupported("The server does not accept `suffix`", error.detail)
+            return SuffixRejected("The server does not accept `suffix`", error.detail)
         return error
 
     async def _sse(self, path: str, payload: dict[str, Any], chat: bool) -> AsyncIterator[str]:
