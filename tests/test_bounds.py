@@ -106,7 +106,7 @@ async def test_a_stall_after_the_first_text(fake: FakeBackend) -> None:
     backend_ = OllamaBackend(BackendSettings(base_url=fake.url, model="m", stall_timeout=0.3))
     pieces = backend_.generate(PROMPT, Sampling(max_tokens=8))
     assert await anext(pieces) == "a"
-    with pytest.raises(BackendTimeout, match="stalled: no text for 0.3 s"):
+    with pytest.raises(BackendTimeout, match="stalled: nothing for 0.3 s"):
         await anext(pieces)
     await fake.wait_until(lambda: fake.disconnects == 1, timeout=2)
 
@@ -147,3 +147,12 @@ async def test_the_generation_limit_blames_this_server_not_the_model() -> None:
     assert limit.running == 0
     async with asyncio.timeout(1), limit.slot():
         pass
+
+
+async def test_messages_without_text_show_the_server_is_alive(fake: FakeBackend) -> None:
+    """A model emitting pieces of a character (llama.cpp sends empty content until the
+    character is whole) is slow, not stalled."""
+    fake.tokens = ["a", *[""] * 6, "b"]
+    fake.token_delay = 0.1
+    backend_ = LlamaCppBackend(BackendSettings(base_url=fake.url, model="m", stall_timeout=0.3))
+    assert await generate(backend_) == "ab"  # 0.7 s without text, never 0.3 s without a message

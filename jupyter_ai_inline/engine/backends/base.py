@@ -54,11 +54,12 @@ class Backend(ABC):
 
     @abstractmethod
     def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
-        """Yield the generated text piece by piece; closing it stops the generation."""
+        """Yield the generated text piece by piece, "" for a message without text (it
+        shows the server is alive); closing it stops the generation."""
 
     async def generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
-        """`stream` within our own bounds, whatever the server does: the first text within
-        `first_text_timeout`, then no gap longer than `stall_timeout`; at most
+        """`stream` within our own bounds, whatever the server does: its first message
+        within `first_text_timeout`, then no silence longer than `stall_timeout`; at most
         `max_tokens` pieces and `MAX_CHARS_PER_TOKEN` characters per token (then it ends
         as if the server had stopped at its length limit)."""
         settings = self.settings
@@ -74,12 +75,12 @@ class Backend(ABC):
                     return
                 except TimeoutError:
                     raise self.deadline_error(first) from None
+                deadline, first = settings.stall_timeout, False  # the server is alive
                 if text:
                     text = text[:chars_left]
                     pieces_left -= 1
                     chars_left -= len(text)
                     yield text
-                    deadline, first = settings.stall_timeout, False
 
     def deadline_error(self, first: bool) -> BackendTimeout:
         if first:
@@ -90,7 +91,7 @@ class Backend(ABC):
             )
         seconds = self.settings.stall_timeout
         return BackendTimeout(
-            f"{self.label} at {self.base_url} stalled: no text for {seconds:g} s in the middle "
+            f"{self.label} at {self.base_url} stalled: nothing for {seconds:g} s in the middle "
             "of a suggestion (stall deadline)"
         )
 

@@ -144,8 +144,7 @@ class LlamaCppBackend(Backend):
                     continue
                 message = self.parse_json(event.data)
                 text = message.get("content", "")
-                if text:
-                    yield text
+                yield text if isinstance(text, str) else ""
                 if message.get("stop"):
                     await self.drain(events)
                     return

@@ -100,8 +100,7 @@ class OllamaBackend(Backend):
                     continue
                 message = self.parse_json(line)
                 text = message.get("response", "")
-                if text:
-                    yield text
+                yield text if isinstance(text, str) else ""
                 if message.get("done"):
                     await self.drain(lines)
                     return

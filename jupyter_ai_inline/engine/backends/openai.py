@@ -153,8 +153,7 @@ class OpenAIBackend(Backend):
                         f"{self.server_text(repr(choice), 80)}"
                     )
                 text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
-                if text:
-                    yield text
+                yield text if isinstance(text, str) else ""
                 finished = finished or bool(choice.get("finish_reason"))
         if not finished:
             raise self.truncated()
