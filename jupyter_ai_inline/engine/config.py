@@ -28,7 +28,7 @@ class RequestSizes(BaseModel):
     context_above_chars: int = 6000
     context_below_chars: int = 2000
     include_outputs: bool = False
-    first_text_timeout: float = 5.0
+    first_text_timeout: float = 15.0
     stall_timeout: float = 5.0
     fim_template: str = AUTO
     """`auto` (the family from the model id), `none`, or a family of `engine.fim.TEMPLATES`:

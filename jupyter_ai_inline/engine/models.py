@@ -58,7 +58,7 @@ class BackendSettings(BaseModel):
     model: str
     api_key: SecretStr | None = None
     connect_timeout: float = Field(default=3.0, gt=0)
-    first_text_timeout: float = Field(default=5.0, gt=0)
+    first_text_timeout: float = Field(default=15.0, gt=0)
     """Seconds from sending a request to its first text (prompt evaluation included)."""
     stall_timeout: float = Field(default=5.0, gt=0)
     """Longest silence between two pieces of text, once the first came."""

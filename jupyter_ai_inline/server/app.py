@@ -64,7 +64,7 @@ class JupyterAIInline(ExtensionApp):
         "fields instead of these settings.",
     )  # fmt: skip
     first_text_timeout = Float(
-        5.0, config=True,
+        15.0, config=True,
         help="Seconds a model server may take to send a suggestion's first text (its prompt "
         "evaluation included) before the user sees a timeout.",
     )  # fmt: skip
