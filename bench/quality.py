@@ -8,9 +8,9 @@ Jupyter AI's OpenAI provider of the peer arm)::
     python bench/quality.py --quick           # smoke run for CI: 6 tasks, arms cells, current
     python bench/quality.py --json quality.json
 
-The tasks are `tasks.jsonl` of `--data` (default `../shared/eval` beside the repository, see its README): a
-notebook cell cut inside one of its lines; `target` is the rest of that line. Every task goes
-through each arm once, the arms of a task in turn (each goes first in turn):
+The tasks are `tasks.jsonl` of `--data` (default `../shared/eval` beside the repository, see
+its README): a notebook cell cut inside one of its lines; `target` is the rest of that line.
+Every task goes through each arm once, the arms of a task in turn (each goes first in turn):
 
 * `cells`: our extension in a real `jupyter server` subprocess (`bench_local_endpoint`), on a
   managed `LocalLlamaServer` with the default model (gemma 3 270M) and the user's default
