@@ -1,7 +1,8 @@
 /**
  * The other cells of the notebook (or the console's earlier inputs) that go with a request,
  * read from the model the browser already holds (unsaved edits included), nearest first and
- * only as much as the server's budget takes, so a request stays small.
+ * only as much as the server's budget takes, so a request stays small. The cells above start
+ * at a stable place (see `takeAbove`), so that prompts share their beginning.
  *
  * Widgets are read by shape, not by class (as in `editor.ts`): notebooks of JupyterLab and
  * Notebook 7 have `content.widgets` and `content.activeCellIndex`; consoles have
@@ -38,8 +39,8 @@ export function neighbours(
     const cells: any[] = notebook.widgets;
     const index: number = notebook.activeCellIndex;
     return {
-      above: take(reversed(cells.slice(0, Math.max(index, 0))), budget.above_chars, budget, true),
-      below: take(cells.slice(index + 1), budget.below_chars, budget, false)
+      above: takeAbove(reversed(cells.slice(0, Math.max(index, 0))), budget),
+      below: takeBelow(cells.slice(index + 1), budget)
     };
   }
   const history = w?.console?.cells;
@@ -48,7 +49,7 @@ export function neighbours(
     for (let i = history.length - 1; i >= 0; i--) {
       cells.push(history.get(i));
     }
-    return { above: take(cells, budget.above_chars, budget, true), below: [] };
+    return { above: takeAbove(cells, budget), below: [] };
   }
   return { above: [], below: [] };
 }
@@ -59,15 +60,60 @@ function* reversed<T>(items: T[]): Iterable<T> {
   }
 }
 
-/** Cells nearest first until `chars` are spent; the last one cut on the far side. */
-function take(
-  cells: Iterable<any>,
-  chars: number,
-  budget: IContextBudget,
-  keepEnd: boolean
-): ICellMessage[] {
+/** The blank line between cells in a prompt. */
+const SEPARATOR = 2;
+/** The start of the cells above moves in steps of a quarter of their budget. */
+const ANCHOR_STEPS = 4;
+
+/** What a cell costs of its side's budget (the server counts the same way). */
+function cellSize(message: ICellMessage): number {
+  return message.source.length + (message.outputs?.length ?? 0) + SEPARATOR;
+}
+
+/**
+ * The cells above, whole, nearest first, from a start anchored on a grid of the notebook's
+ * text (as `take_above` in the server's `engine/context.py`): moving down the notebook, or
+ * typing, keeps the prompt's start, and so the model server's prompt cache, until the text
+ * above grows by a grid step. Only a nearest cell larger than the budget is cut.
+ */
+function takeAbove(cells: Iterable<any>, budget: IContextBudget): ICellMessage[] {
+  const messages: ICellMessage[] = [];
+  for (const cell of cells) {
+    const message = cellMessage(cell, budget);
+    if (message) {
+      messages.push(message);
+    }
+  }
+  const sizes = messages.map(cellSize);
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const chars = budget.above_chars;
+  let limit = total;
+  if (total > chars) {
+    const step = Math.max(Math.floor(chars / ANCHOR_STEPS), 1);
+    limit = total - Math.ceil((total - chars) / step) * step;
+  }
   const taken: ICellMessage[] = [];
-  let left = chars;
+  let spent = 0;
+  for (let i = 0; i < messages.length; i++) {
+    spent += sizes[i];
+    if (spent > limit || taken.length >= budget.max_cells) {
+      break;
+    }
+    if (messages[i].source.trim()) {
+      taken.push(messages[i]);
+    }
+  }
+  const nearest = messages[0];
+  if (!taken.length && chars > 0 && nearest?.source.trim()) {
+    taken.push({ ...nearest, source: nearest.source.slice(-chars) });
+  }
+  return taken;
+}
+
+/** Cells below, nearest first until their budget is spent; the last one cut at its end. */
+function takeBelow(cells: Iterable<any>, budget: IContextBudget): ICellMessage[] {
+  const taken: ICellMessage[] = [];
+  let left = budget.below_chars;
   for (const cell of cells) {
     if (left <= 0 || taken.length >= budget.max_cells) {
       break;
@@ -76,10 +122,8 @@ function take(
     if (!message || !message.source.trim()) {
       continue;
     }
-    if (message.source.length > left) {
-      message.source = keepEnd ? message.source.slice(-left) : message.source.slice(0, left);
-    }
-    left -= message.source.length + (message.outputs?.length ?? 0) + 2;
+    message.source = message.source.slice(0, left);
+    left -= cellSize(message);
     taken.push(message);
   }
   return taken;

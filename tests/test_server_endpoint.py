@@ -36,7 +36,8 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
         assert status == {
             "type": "status", "model": "inline-ollama:from-browser", "backend": "ollama",
             "base_url": backend.url, "source": "settings", "suggestions": 2,
-            "mode": None, "local": None, "can_choose_server": True, "max_message_bytes": 10_000,
+            "mode": None, "local": None, "can_choose_server": True, "can_warm": False,
+            "max_message_bytes": 10_000,
             "context": None,
             "context_budget": {
                 "above_chars": 6000, "below_chars": 2000, "max_cells": 50,

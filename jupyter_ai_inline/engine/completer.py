@@ -9,7 +9,7 @@ from contextlib import aclosing, nullcontext
 from .backends import Backend
 from .context import build_prompt
 from .errors import BackendError, InlineError
-from .limits import GenerationLimit
+from .limits import GenerationLimit, Skipped
 from .merge import Merged
 from .models import (
     CellText,
@@ -110,6 +110,17 @@ class InlineCompleter:
         async with limit, aclosing(self.backend.generate(prompt, sampling)) as pieces:
             async for piece in pieces:
                 yield piece
+
+    async def warm(self, prompt: FimPrompt) -> Skipped | None:
+        """Prepare the model server for `prompt` ahead of a suggestion, as the one warm-up of
+        the generation limit (see `GenerationLimit.warm`): None once done, else why not.
+        Raises `InlineError` if the server cannot do it or fails."""
+        backend = self.backend
+        if self.limit is None:
+            await backend.warm(prompt)
+            return None
+        key = (backend.base_url, backend.settings.model, prompt)
+        return await self.limit.warm(key, lambda: backend.warm(prompt))
 
     async def stream(
         self, request: CompletionRequest, prompt: FimPrompt, claim: EditorClaim | None = None

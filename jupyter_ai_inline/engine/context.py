@@ -30,31 +30,60 @@ def render_cell(cell: CellText, language: str, budget: ContextBudget) -> str:
     return cell.source
 
 
-def take_within(
-    cells: Iterable[CellText],
-    budget_chars: int,
-    language: str,
-    budget: ContextBudget,
-    keep_end: bool,
-) -> tuple[str, ...]:
-    """Render cells nearest first until the budget is spent; returns document order.
+SEPARATOR = 2
+"""The blank line between cells in a prompt."""
 
-    The cell that does not fit whole is cut, keeping the part nearest the cursor.
-    """
+ANCHOR_STEPS = 4
+"""The start of the cells above moves in steps of a quarter of their budget."""
+
+
+def cell_size(cell: CellText, budget: ContextBudget) -> int:
+    """What a cell costs of its side's budget: its source, its outputs when they go in, and
+    a separator (the browser counts the same way: `src/context.ts`)."""
+    outputs = cell.outputs[: budget.output_chars] if budget.include_outputs else ""
+    return len(cell.source) + (len(outputs) if cell.kind == "code" else 0) + SEPARATOR
+
+
+def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+    """The cells above, whole, in document order, from a start anchored on a grid of the
+    notebook's text: moving down the notebook, or typing, keeps the prompt's start (and so
+    the model server's prompt cache) until the text above grows by a grid step. `cells` are
+    all the cells above, nearest first. Only a nearest cell larger than the budget is cut,
+    keeping its end."""
+    cells = list(cells)
+    sizes = [cell_size(cell, budget) for cell in cells]
+    total, chars = sum(sizes), budget.above_chars
+    limit = total
+    if total > chars:
+        step = max(chars // ANCHOR_STEPS, 1)
+        limit = total - -(-(total - chars) // step) * step  # the start rounded up to the grid
     taken: list[str] = []
-    left = budget_chars
+    spent = 0
+    for cell, size in zip(cells, sizes, strict=True):
+        spent += size
+        if spent > limit or len(taken) >= budget.max_cells:
+            break
+        if cell.source.strip():
+            taken.append(render_cell(cell, language, budget))
+    if not taken and chars and cells and cells[0].source.strip():
+        taken.append(render_cell(cells[0], language, budget)[-chars:])
+    taken.reverse()
+    return tuple(taken)
+
+
+def take_below(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+    """Cells below, nearest first (document order) until the budget is spent; the one that
+    does not fit whole is cut, keeping its start. Read lazily."""
+    taken: list[str] = []
+    left = budget.below_chars
     for cell in cells:
         if left <= 0 or len(taken) >= budget.max_cells:
             break
         if not cell.source.strip():
             continue
-        text = render_cell(cell, language, budget)
-        if len(text) > left:
-            text = text[-left:] if keep_end else text[:left]
+        text = render_cell(cell, language, budget)[:left]
         taken.append(text)
-        left -= len(text) + 2
-    if keep_end:
-        taken.reverse()
+        left -= len(text) + SEPARATOR
     return tuple(taken)
 
 
@@ -64,16 +93,14 @@ def build_prompt(
     above: Iterable[CellText] = (),
     below: Iterable[CellText] = (),
 ) -> FimPrompt:
-    """The FIM prompt for a request; `above`/`below` are the other cells, nearest first.
-
-    The iterables are consumed lazily, so a reader can fetch cells on demand.
-    """
+    """The FIM prompt for a request; `above`/`below` are the other cells, nearest first
+    (`above` all of them: see `take_above`; `below` is read lazily)."""
     language = request.language or "python"
     return FimPrompt(
         prefix=request.prefix[-budget.prefix_chars :],
         suffix=request.suffix[: budget.suffix_chars],
         language=language,
-        above=take_within(above, budget.above_chars, language, budget, keep_end=True),
-        below=take_within(below, budget.below_chars, language, budget, keep_end=False),
+        above=take_above(above, language, budget),
+        below=take_below(below, language, budget),
         filename=(request.path or "").rsplit("/", 1)[-1],
     )

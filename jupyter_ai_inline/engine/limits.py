@@ -1,11 +1,13 @@
-"""A bound on concurrent generations, shared by everything that serves one Jupyter server."""
+"""A bound on concurrent generations, shared by everything that serves one Jupyter server,
+and the one prompt warm-up that may run while nothing is generated."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from .errors import ServerBusy
 
@@ -14,10 +16,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     from async_timeout import timeout
 
+Skipped = Literal["busy", "superseded", "unchanged"]
+"""Why a warm-up did not run to its end: suggestions were being generated, a suggestion or a
+newer warm-up came first, or the same prompt was the last one warmed."""
+
 
 class GenerationLimit:
     """At most `size` generations at once; one that waits longer than `wait` seconds
-    for its turn fails as `ServerBusy` (the model server is not to blame)."""
+    for its turn fails as `ServerBusy` (the model server is not to blame).
+
+    Warm-ups (`warm`) are not generations: at most one runs at a time, only while no
+    generation does, and every generation that starts, or a newer warm-up, cancels it."""
 
     def __init__(self, size: int, wait: float = 2.0) -> None:
         if size < 1:
@@ -26,9 +35,13 @@ class GenerationLimit:
         self.wait = wait
         self.running = 0
         self._free = asyncio.Semaphore(size)
+        self._warm_up: asyncio.Task[object] | None = None
+        self._last_warmed: object = None
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        self.cancel_warm_up()  # a suggestion never waits behind a warm-up
+        self._last_warmed = None  # what the model server caches may change now
         try:
             async with timeout(self.wait):
                 await self._free.acquire()
@@ -43,3 +56,32 @@ class GenerationLimit:
         finally:
             self.running -= 1
             self._free.release()
+
+    async def warm(self, key: object, work: Callable[[], Awaitable[object]]) -> Skipped | None:
+        """Run `work()` as the warm-up of `key` (what it prepares, e.g. the prompt), unless
+        suggestions are being generated or `key` was the last warm-up that ran to its end.
+        None once it ran to its end; cancelling the caller cancels it."""
+        if self.running:
+            return "busy"
+        if key == self._last_warmed:
+            return "unchanged"
+        self.cancel_warm_up()
+        task = self._warm_up = asyncio.ensure_future(work())
+        try:
+            await task
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if task.cancelled() and not (caller and caller.cancelling()):
+                return "superseded"
+            raise
+        finally:
+            if self._warm_up is task:
+                self._warm_up = None
+        self._last_warmed = key
+        return None
+
+    def cancel_warm_up(self) -> None:
+        """Stop the running warm-up (its model server stream closes)."""
+        if self._warm_up is not None:
+            self._warm_up.cancel()
+            self._warm_up = None

@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 LOG_ERROR = re.compile(r"^[\d.]+ E (.*)$")  # "0.00.006.755 E gguf_init_from_reader: failed ..."
 LOG_SOURCE = re.compile(r"^(?:\w{2,4}\s+)?\w+: ")  # "srv    load_model: " / "gguf_init...: "
 STARTING = "starting local model…"
+BATCH = 256
+"""Prompt tokens per batch. llama-server notices a closed stream (a superseded suggestion, a
+cancelled warm-up) only between batches, and a new request waits for the running batch: with
+its default of 2,048 that is ~5 s on 2 cores; 256 costs no measurable prompt speed."""
+BATCH_ARGS = frozenset({"-b", "--batch-size", "-ub", "--ubatch-size"})
+
 OWN_ARGS = frozenset({"-m", "--model", "--host", "--port", "-c", "--ctx-size", "-np", "--parallel"})
 
 
@@ -195,6 +201,8 @@ class LocalLlamaServer:
         ]  # fmt: skip
         if self.threads:
             cmd += ["--threads", str(self.threads)]
+        if not BATCH_ARGS & set(self.extra_args):
+            cmd += ["--batch-size", str(BATCH), "--ubatch-size", str(BATCH)]
         return cmd + self.extra_args
 
     async def _spawn_and_wait(self) -> None:

@@ -84,6 +84,14 @@ class JupyterAIInline(ExtensionApp):
         "Jupyter AI; more wait up to 2 s, then fail as busy.",
     )  # fmt: skip
 
+    warm_up = Enum(
+        ["auto", "on", "off"], default_value="auto", config=True,
+        help="Prepare the model server's prompt cache when a cell gains focus, so the first "
+        "suggestion in it comes as fast as the next ones. `auto`: with the managed local "
+        "server only; `on`: any llama.cpp server (give yours a small `--batch-size`, e.g. "
+        "256: a warm-up stops only between batches).",
+    )  # fmt: skip
+
     local_server = Enum(
         ["auto", "on", "off"], default_value="auto", config=True,
         help="Start and supervise a local llama-server (the `local` extra). `auto`: when the "

@@ -25,6 +25,7 @@ class AdminSettings(RequestSizes):
     use_jupyter_ai_model: bool = True
     max_message_bytes: int = 1_000_000
     max_requests_in_flight: int = 8
+    warm_up: Literal["auto", "on", "off"] = "auto"
 
     @property
     def server_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
@@ -66,6 +67,12 @@ class RequestMessage(BaseModel):
         )
 
 
+class WarmMessage(RequestMessage):
+    """A cell gained focus: prepare the model server for a request at this cursor."""
+
+    type: Literal["warm"]  # type: ignore[assignment]
+
+
 class CancelMessage(BaseModel):
     type: Literal["cancel"]
     number: int
@@ -80,7 +87,10 @@ class ConfigureMessage(BaseModel):
 UNEXPECTED = ServerError("Unexpected server error: see the Jupyter log")
 
 Message = TypeAdapter(
-    Annotated[RequestMessage | CancelMessage | ConfigureMessage, Field(discriminator="type")]
+    Annotated[
+        RequestMessage | WarmMessage | CancelMessage | ConfigureMessage,
+        Field(discriminator="type"),
+    ]
 )
 
 
@@ -102,6 +112,8 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.inflight: dict[int, tuple[EditorClaim, asyncio.Task[None]]] = {}
         self.context_source: ContextSource | None = None
         """Where the last prompt's other cells came from (None before the first)."""
+        self.warming: tuple[int, asyncio.Task[None]] | None = None
+        """This connection's warm-up (its number and task); a newer one replaces it."""
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -130,6 +142,8 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.service.listeners.discard(self.send_status)
         for _claim, task in self.inflight.values():
             task.cancel()
+        if self.warming is not None:
+            self.warming[1].cancel()
 
     def send(self, message: dict[str, Any] | str) -> bool:
         """Write a message; False once the browser has gone."""
@@ -150,6 +164,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         message = self.service.status(self.chosen, self.source, self.completer.backend)
         budget = self.completer.budget
         message["can_choose_server"] = self.may_choose_server
+        message["can_warm"] = self.service.warms(self.chosen)
         message["max_message_bytes"] = self.service.admin.max_message_bytes
         message["context"] = self.context_source
         message["context_budget"] = budget.model_dump(
@@ -190,6 +205,8 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
             return
         if isinstance(parsed, ConfigureMessage):
             self.configure(parsed.settings)
+        elif isinstance(parsed, WarmMessage):
+            self.start_warm_up(parsed)
         elif isinstance(parsed, CancelMessage):
             if parsed.number in self.inflight:
                 self.inflight[parsed.number][0].cancel()
@@ -216,6 +233,49 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
             self.reply_error(BadSettings(f"Settings not applied: {'; '.join(problems)}"))
         self.current_completer()
         self.send_status()
+
+    def start_warm_up(self, message: WarmMessage) -> None:
+        """Replace this connection's warm-up (the replaced one is answered `superseded`)."""
+        if self.warming is not None:
+            number, task = self.warming
+            if task.cancel():
+                self.send_warmed(number, "superseded")
+        task = asyncio.create_task(self.warm_up(message))
+        self.warming = (message.number, task)
+
+        def forget(_task: asyncio.Task[None]) -> None:
+            if self.warming and self.warming[1] is task:
+                self.warming = None
+
+        task.add_done_callback(forget)
+
+    async def warm_up(self, message: WarmMessage) -> None:
+        started = time.perf_counter()
+        skipped = await self.warm(message)
+        ms = None if skipped else round((time.perf_counter() - started) * 1000)
+        self.send_warmed(message.number, skipped, ms)
+
+    async def warm(self, message: WarmMessage) -> str | None:
+        """Why the warm-up did not run to its end, or None. Failures are only logged: a
+        warm-up is a bonus, and the next request reports what is wrong."""
+        completer, _changed = self.current_completer()
+        assert self.chosen is not None
+        if not self.service.warms(self.chosen):
+            return "unsupported"
+        if not self.service.local_model_ready(self.chosen):
+            return "starting"
+        request = message.completion_request(completer.budget.max_cells)
+        try:
+            prompt, _source = await notebook_prompt(completer, request, self.settings)
+            return await completer.warm(prompt)
+        except InlineError as error:
+            self.log.debug("Warm-up %s failed: %s", message.number, error.title)
+        except Exception:
+            self.log.exception("Warm-up %s failed", message.number)
+        return "error"
+
+    def send_warmed(self, number: int, skipped: str | None, ms: int | None = None) -> None:
+        self.send({"type": "warmed", "reply_to": number, "ms": ms, "skipped": skipped})
 
     def start(self, message: RequestMessage) -> None:
         completer, changed = self.current_completer()

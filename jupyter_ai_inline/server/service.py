@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from ..engine.backends import BACKENDS
 from ..engine.backends.llamacpp import LlamaCppBackend, Mode
 from ..engine.completer import EditorClaim, InlineCompleter
 from ..engine.config import ModelConfig
@@ -118,6 +119,13 @@ class CompletionService:
         same_server = (config.backend, config.base_url) == (admin.backend, admin.server_url)
         return admin.api_key if same_server else None
 
+    def warms(self, config: ModelConfig) -> bool:
+        """Whether cells gaining focus warm this model server's prompt cache (`warm_up`)."""
+        setting = self.admin.warm_up
+        if setting == "auto":
+            return self.serves_locally(config.backend, config.base_url)
+        return setting == "on" and BACKENDS[config.backend].can_warm
+
     def completer(self, config: ModelConfig) -> InlineCompleter:
         """A completer within the generation limit; a llama.cpp backend starts with its
         server's mode when it is known."""
@@ -167,6 +175,14 @@ class CompletionService:
         if local is not None and self.serves_locally(config.backend, config.base_url):
             await local.wait_ready(lambda: claim.cancelled)
         return not claim.cancelled
+
+    def local_model_ready(self, config: ModelConfig) -> bool:
+        """False while the managed local model that serves `config` is not ready."""
+        local = self.local
+        return (
+            not (local is not None and self.serves_locally(config.backend, config.base_url))
+            or local.ready
+        )
 
     def status(self, config: ModelConfig, source: Source, backend: object = None) -> dict[str, Any]:
         """The status message for this model (see docs/protocol.md)."""

@@ -41,15 +41,38 @@ describe('neighbours', () => {
     ]);
   });
 
-  it('takes only what the budget needs, cutting the farthest cell on its far side', () => {
-    const budget = { ...DEFAULT_BUDGET, above_chars: 45, below_chars: 8, max_cells: 5 };
+  it('takes whole cells above within the budget, and cuts the farthest cell below', () => {
+    const budget = { ...DEFAULT_BUDGET, above_chars: 60, below_chars: 8, max_cells: 5 };
     const { above, below } = neighbours(notebook(CELLS, 3) as any, budget);
-    // 37 characters, then 45 - 37 - 2 = 6 left: the end of '# Revenue'
-    expect(above.map(c => c.source)).toEqual(['def revenue_by_region(frame):\n    ...', 'evenue']);
+    // 21 + 11 + 39 characters (separators included) from the top: 71 > 60, so the start
+    // moves to the first cell at or after the grid step (15) that follows 71 - 60 = 11
+    expect(above.map(c => c.source)).toEqual([
+      'def revenue_by_region(frame):\n    ...',
+      '# Revenue'
+    ]);
     expect(below.map(c => c.source)).toEqual(['plot_tot']);
     const few = neighbours(notebook(CELLS, 3) as any, { ...DEFAULT_BUDGET, max_cells: 1 });
     expect(few.above).toHaveLength(1);
     expect(few.below).toHaveLength(1);
+    const huge = [cell('code', 'q'.repeat(500)), cell('code', '')];
+    const cut = neighbours(notebook(huge, 1) as any, { ...DEFAULT_BUDGET, above_chars: 100 });
+    expect(cut.above.map(c => c.source)).toEqual(['q'.repeat(100)]);
+  });
+
+  it('keeps the start of the cells above while the cursor moves down the notebook', () => {
+    // cells of 40 to 700 characters, as in tests/test_context.py
+    const cells = Array.from({ length: 120 }, (_, i) =>
+      cell('code', `# cell ${i}\n` + 'x = 1\n'.repeat(5 + ((i * 37) % 110)))
+    );
+    const starts: string[] = [];
+    for (let index = 30; index < 120; index++) {
+      const { above } = neighbours(notebook(cells, index) as any);
+      const size = above.reduce((sum, c) => sum + c.source.length + 2, 0);
+      expect(size).toBeLessThanOrEqual(6000);
+      starts.push(above[above.length - 1].source);
+    }
+    const moves = starts.filter((start, i) => i > 0 && start !== starts[i - 1]).length;
+    expect(moves).toBeLessThanOrEqual(starts.length / 3);
   });
 
   it('adds short text outputs only when the budget includes them', () => {

@@ -58,29 +58,49 @@ class Backend(ABC):
         shows the server is alive); closing it stops the generation."""
 
     async def generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
-        """`stream` within our own bounds, whatever the server does: its first message
-        within `first_text_timeout`, then no silence longer than `stall_timeout`; at most
-        `max_tokens` pieces and `MAX_CHARS_PER_TOKEN` characters per token (then it ends
-        as if the server had stopped at its length limit)."""
-        settings = self.settings
+        """`stream` within our own bounds, whatever the server does: the deadlines of
+        `paced`, at most `max_tokens` pieces and `MAX_CHARS_PER_TOKEN` characters per token
+        (then it ends as if the server had stopped at its length limit)."""
         chars_left = sampling.max_tokens * MAX_CHARS_PER_TOKEN
         pieces_left = sampling.max_tokens
-        deadline, first = settings.first_text_timeout, True
-        async with aclosing(self.stream(prompt, sampling)) as pieces:
-            while pieces_left > 0 and chars_left > 0:
-                try:
-                    async with timeout(deadline):
-                        text = await anext(pieces)
-                except StopAsyncIteration:
+        async with (
+            aclosing(self.stream(prompt, sampling)) as pieces,
+            aclosing(self.paced(pieces)) as paced,
+        ):
+            async for text in paced:
+                if not text:
+                    continue
+                text = text[:chars_left]
+                pieces_left -= 1
+                chars_left -= len(text)
+                yield text
+                if pieces_left <= 0 or chars_left <= 0:
                     return
-                except TimeoutError:
-                    raise self.deadline_error(first) from None
-                deadline, first = settings.stall_timeout, False  # the server is alive
-                if text:
-                    text = text[:chars_left]
-                    pieces_left -= 1
-                    chars_left -= len(text)
-                    yield text
+
+    async def paced(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+        """`pieces` within the deadlines: the first message within `first_text_timeout`,
+        then no silence longer than `stall_timeout` ("" counts: the server is alive)."""
+        settings = self.settings
+        deadline, first = settings.first_text_timeout, True
+        while True:
+            try:
+                async with timeout(deadline):
+                    text = await anext(pieces)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise self.deadline_error(first) from None
+            deadline, first = settings.stall_timeout, False
+            yield text
+
+    can_warm: ClassVar[bool] = False
+    """Whether `warm` can prepare a prompt on this kind of server."""
+
+    async def warm(self, prompt: FimPrompt) -> None:
+        """Have the model server evaluate the prompt into its cache without generating, so
+        that the suggestions that follow start at once; within the deadlines of `paced`,
+        and cancelling it closes the server's stream."""
+        raise Unsupported(f"{self.label} cannot prepare a prompt ahead of a suggestion")
 
     def deadline_error(self, first: bool) -> BackendTimeout:
         if first:

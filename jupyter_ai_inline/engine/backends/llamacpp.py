@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any, Literal
 
 import httpx
@@ -121,6 +122,28 @@ class LlamaCppBackend(Backend):
         fields = self.sampling_fields(sampling)
         fields["stop"] = [*fields.get("stop", ()), BLOCK_END]
         return {"prompt": prompt.full_prefix, **fields}
+
+    can_warm = True
+
+    async def warm(self, prompt: FimPrompt) -> None:
+        """The request a suggestion would send, with `n_predict: 0`: the server evaluates
+        the prompt into a slot's cache and generates nothing. `return_progress` makes it
+        write after each batch, which is where it notices a closed stream, so a cancelled
+        warm-up frees its slot within one batch."""
+        if self.has_infill is None:
+            await self.detect_mode()
+        sampling = Sampling(max_tokens=1, temperature=0.0)
+        if self.has_infill:
+            path, payload = "/infill", self.infill_payload(prompt, sampling)
+        else:
+            path, payload = "/completion", self.completion_payload(prompt, sampling)
+        payload.update(n_predict=0, return_progress=True)
+        async with (
+            aclosing(self._sse(path, payload)) as events,
+            aclosing(self.paced(events)) as paced,
+        ):
+            async for _ in paced:
+                pass
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         if self.has_infill is not False:

@@ -1,0 +1,162 @@
+"""Warm-ups: a cell gains focus, the model server evaluates its prompt ahead of the first
+keystroke. Through our websocket on a real Jupyter server, against a fake llama.cpp server
+whose prompt evaluation takes `first_token_delay`."""
+
+from typing import Any
+
+import pytest
+
+from tests.support.completion import request
+from tests.support.fake_backend import FakeBackend
+from tests.support.poll import until
+from tests.support.ws_client import Client, connect
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+CELL: dict[str, Any] = {
+    "prefix": "total = ",
+    "path": "analysis.ipynb",
+    "cell_id": "cell-2",
+    "above": [{"cell_type": "code", "source": "import pandas as pd\nsales = pd.read_csv('s.csv')"}],
+}
+
+
+@pytest.fixture
+def backend_port(unused_tcp_port_factory) -> int:
+    return unused_tcp_port_factory()
+
+
+@pytest.fixture
+def warm_up() -> str:
+    return "on"
+
+
+@pytest.fixture
+def jp_server_config(backend_port: int, warm_up: str) -> dict:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_ai_inline": True}},
+        "JupyterAIInline": {
+            "backend": "llamacpp",
+            "base_url": f"http://127.0.0.1:{backend_port}",
+            "local_server": "off",
+            "warm_up": warm_up,
+        },
+    }
+
+
+def warm(client: Client, number: int, **fields: Any) -> None:
+    client.send(type="warm", **request(number, **(CELL | fields)))
+
+
+async def warmed(client: Client, number: int) -> dict[str, Any]:
+    """The `warmed` reply to warm-up `number` (statuses and other replies skipped)."""
+    while True:  # bounded: receive() waits 10 s at most
+        message = await client.receive()
+        if message["type"] == "warmed" and message["reply_to"] == number:
+            return message
+
+
+def warm_ups(backend: FakeBackend) -> list:
+    return [g for g in backend.generations if g.body.get("n_predict") == 0]
+
+
+async def test_a_warm_up_evaluates_the_prompt_of_the_next_request(
+    jp_ws_fetch, backend_port
+) -> None:
+    async with FakeBackend(port=backend_port, first_token_delay=0.2) as backend:
+        client = await connect(jp_ws_fetch)
+        warm(client, 1)
+        reply = await warmed(client, 1)
+        assert reply["skipped"] is None and reply["ms"] >= 200
+        client.request(2, **CELL)
+        await client.until_done(2, 1)
+    (warm_up,) = warm_ups(backend)
+    real = backend.generations[-1]
+    assert warm_up.body["return_progress"] is True and warm_up.body["cache_prompt"] is True
+    # the same prompt: the real request finds it in the server's cache
+    assert warm_up.path == real.path == "/infill"
+    for field in ("input_prefix", "input_suffix", "input_extra"):
+        assert warm_up.body[field] == real.body[field]
+    assert "sales = pd.read_csv" in warm_up.body["input_extra"][0]["text"]
+
+
+async def test_a_request_cancels_the_warm_up_and_never_waits_for_it(
+    jp_ws_fetch, backend_port
+) -> None:
+    async with FakeBackend(port=backend_port, slots=1) as backend:
+        client = await connect(jp_ws_fetch)
+        warm(client, 1, cell_id="cell-8")  # learns the server's mode
+        await warmed(client, 1)
+        backend.first_token_delay = 3.0
+        warm(client, 2, cell_id="cell-9", prefix="y = ")
+        await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
+        backend.first_token_delay = 0.0
+        client.request(3, prefix="x = ", path="analysis.ipynb", cell_id="cell-3")
+        messages = await client.until_done(3, 1)
+    assert {"type": "warmed", "reply_to": 2, "ms": None, "skipped": "superseded"} in messages
+    warm_up = warm_ups(backend)[-1]
+    assert warm_up.disconnected  # its stream was closed: the slot is free at once
+    real = backend.generations[-1]
+    assert real.started - warm_up.started < 1.0  # the one slot was not held for 3 s
+    assert [m["response"]["insertText"] for m in messages if m.get("done")] == ["abc"]
+
+
+async def test_warm_ups_are_one_at_a_time_and_a_burst_runs_only_the_last(
+    jp_ws_fetch, backend_port
+) -> None:
+    async with FakeBackend(port=backend_port, first_token_delay=0.3) as backend:
+        client = await connect(jp_ws_fetch)
+        for number in range(1, 21):  # the user runs through 20 cells
+            warm(client, number, cell_id=f"cell-{number}")
+        replies = [await warmed(client, number) for number in range(1, 21)]
+    assert [r["skipped"] for r in replies[:-1]] == ["superseded"] * 19
+    assert replies[-1]["skipped"] is None
+    runs = warm_ups(backend)
+    assert runs[-1].body["input_prefix"] == CELL["prefix"] and not runs[-1].disconnected
+    intervals = sorted((g.started, g.ended_at) for g in runs)
+    pairs = zip(intervals[:-1], intervals[1:], strict=True)
+    overlapping = [a for a, b in pairs if b[0] < a[1] - 0.01]
+    assert overlapping == []  # never two warm-ups at the model server at once
+
+
+async def test_no_warm_up_while_suggestions_are_generated(jp_ws_fetch, backend_port) -> None:
+    async with FakeBackend(port=backend_port, first_token_delay=1.0) as backend:
+        client = await connect(jp_ws_fetch)
+        client.request(1, prefix="x = ", path="analysis.ipynb", cell_id="cell-1")
+        await until(lambda: backend.generations, what="the suggestion started")
+        warm(client, 2)
+        assert (await warmed(client, 2))["skipped"] == "busy"
+        await client.until_done(1, 1)
+    assert warm_ups(backend) == []
+
+
+async def test_the_same_prompt_is_warmed_once(jp_ws_fetch, backend_port) -> None:
+    async with FakeBackend(port=backend_port) as backend:
+        client = await connect(jp_ws_fetch)
+        warm(client, 1)
+        assert (await warmed(client, 1))["skipped"] is None
+        warm(client, 2)  # focus left and came back, nothing changed
+        assert (await warmed(client, 2))["skipped"] == "unchanged"
+    assert len(warm_ups(backend)) == 1
+
+
+async def test_a_failing_model_server_makes_a_quiet_warm_up(jp_ws_fetch, backend_port) -> None:
+    async with FakeBackend(port=backend_port, fail_status=500):
+        client = await connect(jp_ws_fetch)
+        warm(client, 1)
+        assert (await warmed(client, 1)) == {
+            "type": "warmed", "reply_to": 1, "ms": None, "skipped": "error"
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("warm_up", ["auto", "off"])
+async def test_only_the_managed_model_is_warmed_by_default(
+    jp_ws_fetch, backend_port, warm_up
+) -> None:
+    """`auto`: another llama.cpp server may have a large batch, which a warm-up would hold
+    until its end; `off`: never."""
+    async with FakeBackend(port=backend_port) as backend:
+        client = await connect(jp_ws_fetch)
+        warm(client, 1)
+        assert (await warmed(client, 1))["skipped"] == "unsupported"
+    assert warm_ups(backend) == []
