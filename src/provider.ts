@@ -193,6 +193,11 @@ export class InlineProvider implements IInlineCompletionProvider {
           response.error = { message: shown.error };
         }
         yield { response };
+        if (!shown.done) {
+          // JupyterLab draws the piece added by the last update whole, even once the user
+          // typed part of it; the same text again makes that piece empty.
+          yield { response: { ...response } };
+        }
       }
     } finally {
       this._followers.delete(token);
@@ -215,9 +220,13 @@ export class InlineProvider implements IInlineCompletionProvider {
   private _model: string | null = null;
 }
 
-/** The key of what the model sees besides the prefix (and the editor). */
+/**
+ * The key of what the model sees besides the prefix (and the editor): the suffix and the
+ * other cells. Not the MIME type nor the language: a new notebook's cells are `text/plain`
+ * without a language until its kernel is known, which changes no suggestion.
+ */
 function keyOf(input: RequestInput): string {
-  return contextKey([input.suffix, input.mime, input.language, input.above, input.below]);
+  return contextKey([input.suffix, input.above, input.below]);
 }
 
 /**

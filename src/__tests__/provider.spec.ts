@@ -247,7 +247,7 @@ describe('InlineProvider type along and cache', () => {
     const original = consume(provider.stream((await first).items[0].token!));
     socket().receive(chunk(request.number, 'tok', 'tu'));
     await settle();
-    expect(original).toEqual(['tu']);
+    expect(original).toEqual(['tu', 'tu']);
 
     editor.type('t');
     const along = await fetch();
@@ -264,9 +264,37 @@ describe('InlineProvider type along and cache', () => {
     editor.type('u'); // JupyterLab trims the items; the next text does not undo that
     socket().receive(chunk(request.number, 'tok', 'turn 42', true));
     await settle();
-    expect(local).toEqual(['urn', 'rn 42']);
-    expect(original).toEqual(['tu', 'urn', 'rn 42']);
+    expect(local).toEqual(['urn', 'urn', 'rn 42']);
+    expect(original).toEqual(['tu', 'tu', 'urn', 'urn', 'rn 42']);
     expect(socket().ofType('cancel')).toEqual([]);
+  });
+
+  it('leaves no streamed piece for JupyterLab to draw whole once the user typed part of it', async () => {
+    const { fetch, requests, socket, provider } = typing();
+    const first = fetch();
+    const [request] = requests();
+    socket().receive(reply(request.number, ['tok']));
+    // What JupyterLab's reconciliator does with the updates (`_stream`).
+    const item = { insertText: '', lastStreamed: '' };
+    void (async () => {
+      for await (const { response } of provider.stream((await first).items[0].token!)) {
+        item.lastStreamed = response.insertText.substring(item.insertText.length);
+        item.insertText = response.insertText;
+      }
+    })();
+    socket().receive(chunk(request.number, 'tok', 'turn'));
+    await settle();
+    expect(item).toEqual({ insertText: 'turn', lastStreamed: '' });
+  });
+
+  it('keeps the suggestions when a new notebook learns its language', async () => {
+    const { provider, widget, editor, requests, answer, fetch } = typing();
+    const plain = { ...editor.request(), mimeType: 'text/plain' }; // before the kernel is known
+    void provider.fetch(plain, { widget, triggerKind: 1 } as any);
+    await answer('turn 42');
+    editor.type('t');
+    expect((await fetch()).items).toEqual([{ insertText: 'urn 42', isIncomplete: false }]);
+    expect(requests().length).toBe(1);
   });
 
   it('shows the cached suggestion after Backspace to an earlier prefix', async () => {
