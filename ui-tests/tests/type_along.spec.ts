@@ -7,7 +7,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { Page } from '@playwright/test';
 
-import { activeCellSource, completionRequests, FIRST, typeAnswerPrefix } from './helpers';
+import { activeCellSource, completionRequests, FIRST, SECOND, typeAnswerPrefix } from './helpers';
 
 /** What the fake model server answers to a prompt with `def slow` (streamed over 2 s). */
 const SLOW = 'turn 12345678';
@@ -109,6 +109,26 @@ test.describe('Type along', () => {
       expect(await activeCellSource(page)).toBe(`def answer():\n    re${FIRST}`);
     });
   }
+
+  test('typing along keeps the suggestion chosen with Alt+] and cycling works', async ({ page }) => {
+    await page.notebook.createNew();
+    await page.notebook.enterCellEditingMode(0);
+    await typeAnswerPrefix(page);
+    const ghost = page.locator(GHOST);
+    await expect(ghost).toHaveText(FIRST);
+    await page.keyboard.press('Alt+]');
+    await expect(ghost).toHaveText(SECOND);
+    const before = completionRequests().length;
+
+    await typeSlowly(page, 'turn ', TYPING_GAP);
+    await page.waitForTimeout(500); // past the debouncer: both items come back, the second shown
+    await expect(ghost).toHaveText(SECOND.slice(5));
+    await page.keyboard.press('Alt+[');
+    await expect(ghost).toHaveText(FIRST.slice(5));
+    await page.keyboard.press('Alt+]');
+    await expect(ghost).toHaveText(SECOND.slice(5));
+    expect(completionRequests().length).toBe(before);
+  });
 
   test('Backspace back to an earlier prefix shows the cached suggestion with no request', async ({
     page

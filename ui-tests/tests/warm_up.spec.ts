@@ -26,7 +26,8 @@ test('JupyterLab: one warm-up for the cell the user stops at, with the fields of
   const warms = () => sent.filter(message => message.type === 'warm');
   const toasts = page.locator('.Toastify__toast', { hasText: 'AI inline' }); // not the news one
   try {
-    await page.goto(`${BASE}/lab/tree/${name}`);
+    // A workspace of its own: no notebook of another test restored beside it.
+    await page.goto(`${BASE}/lab/workspaces/${name.replace('.ipynb', '')}/tree/${name}`);
     const editors = page.locator('.jp-NotebookPanel .jp-Cell .cm-content');
     await expect(editors).toHaveCount(3);
 
