@@ -71,6 +71,10 @@ export const UNREACHABLE =
 export const CONNECTION_LOST =
   'Lost the connection to the jupyter-ai-inline server extension: reconnecting';
 
+/** At most this many warm-ups wait for their answer (one is scheduled at a time, and the
+ *  server answers each within a prompt evaluation). */
+const MAX_WARMS = 8;
+
 export class CompletionClient implements IDisposable {
   constructor(options: IClientOptions) {
     this._now = options.now ?? (() => performance.now());
@@ -180,6 +184,25 @@ export class CompletionClient implements IDisposable {
   }
 
   /**
+   * Ask the server to evaluate the prompt at this position ahead of a request (a `warm`
+   * message): sent only while connected, when the server has not said it cannot, and when no
+   * completion is in flight for that cell (a request warms it anyway). Its answer (`warmed`,
+   * or an `error`) is taken silently: a warm-up is not a completion (no activity, no error
+   * shown) and cancels nothing. Returns its number, or `null` when not sent.
+   */
+  warm(input: RequestInput): number | null {
+    const key = JSON.stringify([input.path, input.cell_id]);
+    if (this._state !== 'open' || !this._canWarm || this._latestByKey.has(key)) {
+      return null;
+    }
+    const number = ++this._counter;
+    this._warms.push(number);
+    this._warms.splice(0, this._warms.length - MAX_WARMS);
+    this._send({ type: 'warm', number, ...input });
+    return number;
+  }
+
+  /**
    * Stop a request: tell the server (if it was sent), settle its fetch with an empty list and
    * end its streams. Unknown or finished requests are ignored.
    */
@@ -254,6 +277,8 @@ export class CompletionClient implements IDisposable {
     }
     this._setState(state);
     if (state === 'open') {
+      this._canWarm = true; // perhaps another server now
+      this._warms = [];
       this._sendQueued();
     } else if (state === 'closed') {
       this._emitError({
@@ -302,6 +327,9 @@ export class CompletionClient implements IDisposable {
         if (message.context_budget) {
           this._contextBudget = message.context_budget;
         }
+        if (message.can_warm === false) {
+          this._canWarm = false;
+        }
         this._statusReceived.emit(message);
         break;
       case 'reply':
@@ -310,8 +338,18 @@ export class CompletionClient implements IDisposable {
       case 'stream':
         this._onChunk(message);
         break;
+      case 'warmed':
+        if (this._takeWarm(message.reply_to)) {
+          const outcome = message.skipped ? `skipped: ${message.skipped}` : `${message.ms} ms`;
+          console.debug(`AI inline: warm-up ${message.reply_to}: ${outcome}`);
+        }
+        break;
       case 'error': {
         const number = typeof message.reply_to === 'number' ? message.reply_to : null;
+        if (this._isWarmError(number, message.error)) {
+          console.debug('AI inline: warm-up failed:', title(message.error));
+          break;
+        }
         this._emitError({
           message: title(message.error),
           kind: 'protocol',
@@ -407,6 +445,35 @@ export class CompletionClient implements IDisposable {
     }
   }
 
+  /** Whether `number` is a warm-up waiting for its answer (now taken). */
+  private _takeWarm(number: number | null): boolean {
+    const index = number === null ? -1 : this._warms.indexOf(number);
+    if (index >= 0) {
+      this._warms.splice(index, 1);
+    }
+    return index >= 0;
+  }
+
+  /**
+   * Whether an error is a warm-up's: one with its `reply_to`, or (from a server that does not
+   * know `warm` messages) a `BadMessage` without one naming the `warm` type; then no more
+   * warm-ups are sent on this connection.
+   */
+  private _isWarmError(number: number | null, error: IErrorInfo | null | undefined): boolean {
+    if (number !== null) {
+      return this._takeWarm(number);
+    }
+    const refused =
+      this._warms.length > 0 &&
+      error?.type === 'BadMessage' &&
+      /'warm'/.test(error.title ?? '');
+    if (refused) {
+      this._canWarm = false;
+      this._warms = [];
+    }
+    return refused;
+  }
+
   /** Settle every request in flight (empty lists, ended streams), e.g. on a closed socket. */
   private _settleAll(): void {
     this._outbox = [];
@@ -455,6 +522,9 @@ export class CompletionClient implements IDisposable {
     }
     const data = JSON.stringify(message);
     const size = new TextEncoder().encode(data).length;
+    if (size > this._maxMessageBytes && message.type === 'warm') {
+      return; // the server would refuse it; a warm-up is only a hint
+    }
     if (size > this._maxMessageBytes && message.type === 'request') {
       // the server would refuse it: end the request here, with the reason
       this._emitError({
@@ -493,6 +563,9 @@ export class CompletionClient implements IDisposable {
   private _requests = new Map<number, IRequest>();
   private _latestByKey = new Map<string, number>();
   private _outbox: number[] = [];
+  /** Warm-ups whose answer may still come, oldest first. */
+  private _warms: number[] = [];
+  private _canWarm = true;
   private _streams = new Map<string, IStreamState>();
   private _stateChanged = new Signal<this, ConnectionState>(this);
   private _statusReceived = new Signal<this, IStatusMessage>(this);

@@ -17,10 +17,28 @@ interface IPosition {
 /** The part of JupyterLab's `CodeEditor.IEditor` used here. */
 export interface IEditor {
   readonly host: HTMLElement;
-  readonly model: { readonly selections: { readonly changed: ISignal<any, any> } };
+  readonly model: {
+    readonly selections: { readonly changed: ISignal<any, any> };
+    readonly sharedModel?: { getSource(): string };
+    readonly mimeType?: string;
+  };
   getCursorPosition(): IPosition;
   getSelection(): { start: IPosition; end: IPosition };
+  /** The JS string index of a position. */
+  getOffsetAt?(position: IPosition): number;
 }
+
+/** The editor's text and the cursor's JS string index in it, when the editor tells them. */
+export function textAtCursor(editor: IEditor): { text: string; offset: number } | null {
+  const text = editor.model.sharedModel?.getSource();
+  if (typeof text !== 'string' || !editor.getOffsetAt) {
+    return null;
+  }
+  return { text, offset: editor.getOffsetAt(editor.getCursorPosition()) };
+}
+
+/** Why the user left a completion. */
+export type Dismissal = 'escape' | 'cursor' | 'focus';
 
 export interface ITarget {
   /** The document's path, `null` when the widget has none. */
@@ -90,38 +108,42 @@ export function languageOf(mime: string | undefined, kernelLanguage: string | nu
 }
 
 /**
- * Call `onDismiss` once when the user leaves the completion at `start`: presses Escape, moves
- * the cursor to another line or before `start`, selects text, or the editor loses focus (to
- * anything but the inline completer's own widget). Mirrors when JupyterLab's inline completer
- * drops its suggestions. Typing forward is left to the next fetch, which supersedes this one.
+ * Call `onDismiss` once, with the reason, when the user leaves the completion at `start`:
+ * presses Escape, moves the cursor to another line or before `start`, selects text, or the
+ * editor loses focus (to anything but the inline completer's own widget). Mirrors when
+ * JupyterLab's inline completer drops its suggestions. Typing forward is left to the next
+ * fetch, which supersedes this one (or types along).
  */
-export function watchDismissal(editor: IEditor, onDismiss: () => void): IDisposable {
+export function watchDismissal(
+  editor: IEditor,
+  onDismiss: (why: Dismissal) => void
+): IDisposable {
   const start = editor.getCursorPosition();
   const host = editor.host;
   let disposed = false;
 
-  const dismiss = () => {
+  const dismiss = (why: Dismissal) => {
     if (!disposed) {
       watcher.dispose();
-      onDismiss();
+      onDismiss(why);
     }
   };
   const onSelections = () => {
     const { start: from, end: to } = editor.getSelection();
     const selecting = from.line !== to.line || from.column !== to.column;
     if (selecting || to.line !== start.line || to.column < start.column) {
-      dismiss();
+      dismiss('cursor');
     }
   };
   const onKeydown = (event: KeyboardEvent) => {
     if (event.key === 'Escape') {
-      dismiss();
+      dismiss('escape');
     }
   };
   const onFocusout = (event: FocusEvent) => {
     const next = event.relatedTarget as Element | null;
     if (!next?.closest?.('.jp-InlineCompleter')) {
-      dismiss();
+      dismiss('focus');
     }
   };
   editor.model.selections.changed.connect(onSelections);

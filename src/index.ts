@@ -12,6 +12,7 @@ import { completionsUrl } from './socket';
 import { InlineProvider } from './provider';
 import { bindSettings, PLUGIN_ID } from './settings';
 import { InlineStatus, StatusWidget } from './status';
+import { watchCells, WarmUp } from './warmup';
 
 /**
  * Streams ghost-text completions from the jupyter-ai-inline server extension into
@@ -38,6 +39,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Registered during activation: the inline completer reads its providers on `restored`.
     manager.registerInlineProvider(new InlineProvider(client));
+
+    // Warm the model up for the cell the user stops at.
+    const warmUp = new WarmUp({
+      warm: input => client.warm(input),
+      budget: () => client.contextBudget,
+      current: () => app.shell.currentWidget
+    });
+    watchCells(app.shell, warmUp);
 
     if (statusBar) {
       const openSettings = () => {

@@ -56,12 +56,24 @@ export interface IRequestMessage {
   below?: ICellMessage[];
 }
 
+/**
+ * Evaluate the prompt for this position ahead of a request, so that the first keystroke's
+ * request finds the model server's prompt cache warm; the fields of a `request`.
+ */
+export interface IWarmMessage extends Omit<IRequestMessage, 'type'> {
+  type: 'warm';
+}
+
 export interface ICancelMessage {
   type: 'cancel';
   number: number;
 }
 
-export type OutgoingMessage = IConfigureMessage | IRequestMessage | ICancelMessage;
+export type OutgoingMessage =
+  | IConfigureMessage
+  | IRequestMessage
+  | IWarmMessage
+  | ICancelMessage;
 
 // Server -> browser
 
@@ -101,6 +113,8 @@ export interface IStatusMessage {
   /** Where the last prompt's other cells came from. */
   context?: 'live' | 'browser' | 'none' | null;
   context_budget?: IContextBudget;
+  /** `false` when the server cannot warm the model (no `warm` is sent then). */
+  can_warm?: boolean;
 }
 
 export interface IReplyMessage {
@@ -121,10 +135,23 @@ export interface IStreamMessage {
   keep?: number | null;
 }
 
+/** A warm-up is over: how long the prompt took, or why it was skipped. */
+export interface IWarmedMessage {
+  type: 'warmed';
+  reply_to: number;
+  ms: number | null;
+  skipped: string | null;
+}
+
 export interface IErrorMessage {
   type: 'error';
   reply_to: number | null;
   error: IErrorInfo;
 }
 
-export type IncomingMessage = IStatusMessage | IReplyMessage | IStreamMessage | IErrorMessage;
+export type IncomingMessage =
+  | IStatusMessage
+  | IReplyMessage
+  | IStreamMessage
+  | IWarmedMessage
+  | IErrorMessage;

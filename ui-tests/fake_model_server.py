@@ -2,13 +2,16 @@
 
 It speaks Ollama's API (among others) and answers deterministically per suggestion: the first
 (greedy, no seed) is FIRST, the second (``options.seed`` = 1) is SECOND, any other seed gets
-``turn <seed>``, so cycling with Alt+] is observable. Runs until killed (Playwright's webServer
-stops it). Usage: ``python fake_model_server.py [PORT]``.
+``turn <seed>``, so cycling with Alt+] is observable. A prompt with ``def slow`` gets SLOW (both
+suggestions), one piece every SLOW_DELAY seconds, so that a generation still runs while the
+user types. Runs until killed (Playwright's webServer stops it). Usage:
+``python fake_model_server.py [PORT]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
 import signal
@@ -23,6 +26,11 @@ from tests.support.fake_backend import FakeBackend  # noqa: E402
 PORT = 11435
 FIRST = ["turn", " 42"]  # typed after `re`: `return 42`
 SECOND = ["turn", " 6", " *", " 7"]  # `return 6 * 7`
+SLOW = ["turn", " 1", "2", "3", "4", "5", "6", "7", "8"]  # `return 12345678`, over 2 s
+SLOW_DELAY = 0.25
+
+_slow = contextvars.ContextVar("slow", default=False)
+"""Whether the generation of this handler's task streams slowly (set by `tokens`)."""
 
 
 RECORD = Path(os.environ.get("JAI_UI_TEST_HOME", ".")) / "model-requests.jsonl"
@@ -32,6 +40,9 @@ RECORD = Path(os.environ.get("JAI_UI_TEST_HOME", ".")) / "model-requests.jsonl"
 def tokens(path: str, body: dict[str, Any]) -> list[str]:
     with RECORD.open("a") as record:
         record.write(json.dumps({"path": path, "body": body}) + "\n")
+    if "def slow" in str(body.get("prompt", "")):
+        _slow.set(True)
+        return SLOW
     seed = (body.get("options") or {}).get("seed", body.get("seed"))
     if seed is None:
         return FIRST
@@ -40,8 +51,15 @@ def tokens(path: str, body: dict[str, Any]) -> list[str]:
     return ["turn", f" {seed}"]
 
 
+class Backend(FakeBackend):
+    async def _pause(self, request: Any, seconds: float | None) -> None:
+        if _slow.get() and seconds == self.token_delay:
+            seconds = SLOW_DELAY
+        await super()._pause(request, seconds)
+
+
 async def main(port: int) -> None:
-    backend = FakeBackend(port=port, tokens=tokens, token_delay=0.02)
+    backend = Backend(port=port, tokens=tokens, token_delay=0.02)
     await backend.start()
     print(f"fake model server listening on {backend.url}", flush=True)
     stop = asyncio.Event()

@@ -441,3 +441,86 @@ describe('CompletionClient connection', () => {
     await flush();
   });
 });
+
+describe('CompletionClient warm-ups', () => {
+  beforeEach(() => jest.spyOn(console, 'debug').mockImplementation(() => undefined));
+  afterEach(() => jest.restoreAllMocks());
+
+  const refusal = {
+    type: 'error',
+    reply_to: null,
+    error: {
+      type: 'BadMessage',
+      title:
+        "Malformed message: : Input tag 'warm' found using 'type' does not match any of " +
+        "the expected tags: 'request', 'cancel', 'configure'"
+    }
+  };
+
+  it('sends a warm message with the fields of a request, numbered with the requests', () => {
+    const { client, socket } = openClient();
+    const request = client.request({ ...INPUT, cell_id: 'other' });
+    const number = client.warm(INPUT);
+    expect(number).toBe(request.number + 1);
+    expect(socket().ofType('warm')).toEqual([{ type: 'warm', number, ...INPUT }]);
+    expect(client.request(INPUT).number).toBe(number! + 1);
+  });
+
+  it('takes warmed answers and warm-up errors silently, cancelling and counting nothing', async () => {
+    const { client, socket, errors } = openClient();
+    const activity: number[] = [];
+    client.activityChanged.connect((_, n) => activity.push(n));
+    const handle = client.request({ ...INPUT, cell_id: 'other' });
+    const first = client.warm(INPUT)!;
+    const second = client.warm(INPUT)!;
+    expect(activity).toEqual([1]); // the request only
+    expect(client.inFlight).toEqual([handle.number]);
+    socket().receive({ type: 'warmed', reply_to: first, ms: 120, skipped: null });
+    const busy = { type: 'ServerBusy', title: 'busy' };
+    socket().receive({ type: 'error', reply_to: second, error: busy });
+    expect(errors).toEqual([]);
+    expect(socket().ofType('cancel')).toEqual([]);
+    // The request goes on.
+    socket().receive(reply(handle.number, ['t']));
+    expect((await handle.reply).items.length).toBe(1);
+    expect(client.inFlight).toEqual([handle.number]);
+  });
+
+  it('sends none while a completion runs in that cell, or while not connected', () => {
+    const { client, socket } = makeClient();
+    client.connect();
+    expect(client.warm(INPUT)).toBeNull(); // connecting
+    socket().open();
+    client.request(INPUT);
+    expect(client.warm(INPUT)).toBeNull();
+    expect(client.warm({ ...INPUT, cell_id: 'cell-2' })).not.toBeNull();
+    expect(socket().ofType('warm').length).toBe(1);
+  });
+
+  it('stops after a server that does not know warm-ups refused one, until it reconnects', () => {
+    const { client, socket, errors } = openClient();
+    expect(client.warm(INPUT)).not.toBeNull();
+    socket().receive(refusal);
+    expect(errors).toEqual([]);
+    expect(client.warm(INPUT)).toBeNull();
+    // Other BadMessage errors still show.
+    socket().receive({ ...refusal, error: { type: 'BadMessage', title: 'Malformed message: x' } });
+    expect(errors.length).toBe(1);
+    jest.useFakeTimers();
+    socket().drop();
+    jest.advanceTimersByTime(client.retryDelay!);
+    socket().open();
+    expect(client.warm(INPUT)).not.toBeNull();
+    jest.useRealTimers();
+  });
+
+  it('sends none when the server says it cannot warm, or when the message is too large', () => {
+    const { client, socket, errors } = openClient();
+    socket().receive(statusMessage('settings', 'm', 'http://x', { max_message_bytes: 100 }));
+    expect(client.warm({ ...INPUT, prefix: 'x'.repeat(200) })).not.toBeNull();
+    expect(socket().ofType('warm')).toEqual([]); // dropped, silently
+    expect(errors).toEqual([]);
+    socket().receive(statusMessage('settings', 'm', 'http://x', { can_warm: false }));
+    expect(client.warm(INPUT)).toBeNull();
+  });
+});

@@ -1,4 +1,6 @@
-/** A fake WebSocket and helpers for the socket and client tests. */
+/** A fake WebSocket, fake editors and helpers for the socket, client and provider tests. */
+import { Signal } from '@lumino/signaling';
+
 import { CompletionClient, IClientError, IClientOptions } from '../client';
 import type { ISocket, SocketConstructor } from '../socket';
 
@@ -134,5 +136,81 @@ export function statusMessage(
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) {
     await Promise.resolve();
+  }
+}
+
+/** An editor as `watchDismissal` sees it, with a movable cursor. */
+export class FakeEditor {
+  host = new EventTarget() as unknown as HTMLElement;
+  selection = { start: { line: 1, column: 7 }, end: { line: 1, column: 7 } };
+  changed = new Signal<this, void>(this);
+  model = { selections: { changed: this.changed } };
+  getCursorPosition() {
+    return this.selection.end;
+  }
+  getSelection() {
+    return this.selection;
+  }
+  moveTo(line: number, column: number, anchor?: { line: number; column: number }) {
+    this.selection = { start: anchor ?? { line, column }, end: { line, column } };
+    this.changed.emit();
+  }
+  key(key: string) {
+    this.host.dispatchEvent(Object.assign(new Event('keydown'), { key }));
+  }
+  blur(relatedTarget: unknown = null) {
+    this.host.dispatchEvent(Object.assign(new Event('focusout'), { relatedTarget }));
+  }
+}
+
+export function notebookPanel(editor: FakeEditor, cellId = 'cell-7') {
+  return {
+    context: { path: 'work/nb.ipynb' },
+    content: {
+      activeCell: { model: { id: cellId }, editor },
+      model: { defaultKernelLanguage: 'python' }
+    }
+  } as any;
+}
+
+/** An editor with text and a cursor, as JupyterLab's inline completer and this provider see it. */
+export class TextEditor extends FakeEditor {
+  constructor(public text: string) {
+    super();
+    this.offset = text.length;
+    this.selection = { start: this.position(), end: this.position() };
+  }
+  offset: number;
+  override model = {
+    selections: { changed: this.changed },
+    sharedModel: { getSource: () => this.text },
+    mimeType: 'text/x-ipython'
+  };
+  position(offset = this.offset) {
+    const lines = this.text.slice(0, offset).split('\n');
+    return { line: lines.length - 1, column: lines[lines.length - 1].length };
+  }
+  getOffsetAt(position: { line: number; column: number }) {
+    const lines = this.text.split('\n').slice(0, position.line);
+    return lines.reduce((sum, line) => sum + line.length + 1, 0) + position.column;
+  }
+  /** Type at the cursor. */
+  type(text: string) {
+    this.text = this.text.slice(0, this.offset) + text + this.text.slice(this.offset);
+    this.offset += text.length;
+    this.moveTo(this.position().line, this.position().column);
+  }
+  backspace(count = 1) {
+    this.text = this.text.slice(0, this.offset - count) + this.text.slice(this.offset);
+    this.offset -= count;
+    this.moveTo(this.position().line, this.position().column);
+  }
+  /** The request JupyterLab composes: the offset in code points. */
+  request() {
+    return {
+      text: this.text,
+      offset: [...this.text.slice(0, this.offset)].length,
+      mimeType: 'text/x-ipython'
+    };
   }
 }

@@ -1,41 +1,14 @@
-import { Signal } from '@lumino/signaling';
-
 import { InlineProvider, PROVIDER_ID } from '../provider';
-import { chunk, makeClient, reply } from './fakes';
-
-/** An editor as `watchDismissal` sees it, with a movable cursor. */
-class FakeEditor {
-  host = new EventTarget() as unknown as HTMLElement;
-  selection = { start: { line: 1, column: 7 }, end: { line: 1, column: 7 } };
-  changed = new Signal<this, void>(this);
-  model = { selections: { changed: this.changed } };
-  getCursorPosition() {
-    return this.selection.end;
-  }
-  getSelection() {
-    return this.selection;
-  }
-  moveTo(line: number, column: number, anchor?: { line: number; column: number }) {
-    this.selection = { start: anchor ?? { line, column }, end: { line, column } };
-    this.changed.emit();
-  }
-  key(key: string) {
-    this.host.dispatchEvent(Object.assign(new Event('keydown'), { key }));
-  }
-  blur(relatedTarget: unknown = null) {
-    this.host.dispatchEvent(Object.assign(new Event('focusout'), { relatedTarget }));
-  }
-}
-
-function notebookPanel(editor: FakeEditor, cellId = 'cell-7') {
-  return {
-    context: { path: 'work/nb.ipynb' },
-    content: {
-      activeCell: { model: { id: cellId }, editor },
-      model: { defaultKernelLanguage: 'python' }
-    }
-  } as any;
-}
+import {
+  chunk,
+  FakeEditor,
+  flush,
+  makeClient,
+  notebookPanel,
+  reply,
+  statusMessage,
+  TextEditor
+} from './fakes';
 
 function fileEditor(editor: FakeEditor) {
   return { context: { path: 'script.py' }, content: { editor } } as any;
@@ -196,5 +169,236 @@ describe('InlineProvider', () => {
     await new Promise(resolve => setTimeout(resolve, 0));
     expect(removed.mock.calls.map(call => call[0]).sort()).toEqual(['focusout', 'keydown']);
     expect(disconnected).toHaveBeenCalledTimes(1);
+  });
+});
+
+/** A provider, an editor in a notebook cell, and a `fetch` as JupyterLab calls it. */
+function typing(text = 'def answer():\n    re') {
+  const made = setup();
+  const editor = new TextEditor(text);
+  const widget = notebookPanel(editor);
+  const fetch = () => made.provider.fetch(editor.request(), { widget, triggerKind: 1 } as any);
+  const requests = () => made.socket().ofType('request');
+  /** Answer the last request with one suggestion per text, streamed and done. */
+  const answer = async (...texts: string[]) => {
+    const { number } = requests()[requests().length - 1];
+    const tokens = texts.map((_, i) => `t${number}-${i}`);
+    made.socket().receive(reply(number, tokens));
+    await flush();
+    texts.forEach((text, i) => made.socket().receive(chunk(number, tokens[i], text, true)));
+    await flush();
+  };
+  return { ...made, editor, widget, fetch, requests, answer };
+}
+
+/** Let every pending callback run (the streams go through several generators). */
+const settle = () => new Promise(resolve => setTimeout(resolve, 0));
+
+/** Drain a stream as JupyterLab's reconciliator does, recording each text. */
+function consume(stream: AsyncGenerator<{ response: { insertText: string } }>): string[] {
+  const seen: string[] = [];
+  void (async () => {
+    for await (const { response } of stream) {
+      seen.push(response.insertText);
+    }
+  })();
+  return seen;
+}
+
+describe('InlineProvider type along and cache', () => {
+  it('answers with the rest of a suggestion while the typed text matches it, at once', async () => {
+    const { fetch, editor, requests, answer, socket } = typing();
+    void fetch();
+    await answer('turn 42');
+    for (const [typed, rest] of [
+      ['t', 'urn 42'],
+      ['ur', 'n 42'],
+      ['n 4', '2']
+    ]) {
+      editor.type(typed);
+      expect(await fetch()).toEqual({ items: [{ insertText: rest, isIncomplete: false }] });
+    }
+    expect(requests().length).toBe(1);
+    expect(socket().ofType('cancel')).toEqual([]);
+  });
+
+  it('sends a request on a mismatch, and when the suggestion is used up', async () => {
+    const { fetch, editor, requests, answer } = typing();
+    void fetch();
+    await answer('turn 42');
+    editor.type('tx');
+    void fetch();
+    expect(requests().length).toBe(2);
+    expect(requests()[1].prefix).toBe('def answer():\n    retx');
+
+    const other = typing();
+    void other.fetch();
+    await other.answer('turn 42');
+    other.editor.type('turn 42');
+    void other.fetch();
+    expect(other.requests().length).toBe(2);
+  });
+
+  it('keeps a running generation going and flowing into the type-along item', async () => {
+    const { fetch, editor, requests, socket, provider } = typing();
+    const first = fetch();
+    const [request] = requests();
+    socket().receive(reply(request.number, ['tok']));
+    const original = consume(provider.stream((await first).items[0].token!));
+    socket().receive(chunk(request.number, 'tok', 'tu'));
+    await settle();
+    expect(original).toEqual(['tu', 'tu']);
+
+    editor.type('t');
+    const along = await fetch();
+    expect(requests().length).toBe(1);
+    expect(socket().ofType('cancel')).toEqual([]);
+    const [item] = along.items;
+    expect(item.insertText).toBe('u');
+    expect(item.isIncomplete).toBe(true);
+    expect(item.token).not.toBe('tok');
+    const local = consume(provider.stream(item.token!));
+
+    socket().receive(chunk(request.number, 'tok', 'turn'));
+    await settle();
+    editor.type('u'); // JupyterLab trims the items; the next text does not undo that
+    socket().receive(chunk(request.number, 'tok', 'turn 42', true));
+    await settle();
+    expect(local).toEqual(['urn', 'urn', 'rn 42']);
+    expect(original).toEqual(['tu', 'tu', 'urn', 'urn', 'rn 42']);
+    expect(socket().ofType('cancel')).toEqual([]);
+  });
+
+  it('leaves no streamed piece for JupyterLab to draw whole once the user typed part of it', async () => {
+    const { fetch, requests, socket, provider } = typing();
+    const first = fetch();
+    const [request] = requests();
+    socket().receive(reply(request.number, ['tok']));
+    // What JupyterLab's reconciliator does with the updates (`_stream`).
+    const item = { insertText: '', lastStreamed: '' };
+    void (async () => {
+      for await (const { response } of provider.stream((await first).items[0].token!)) {
+        item.lastStreamed = response.insertText.substring(item.insertText.length);
+        item.insertText = response.insertText;
+      }
+    })();
+    socket().receive(chunk(request.number, 'tok', 'turn'));
+    await settle();
+    expect(item).toEqual({ insertText: 'turn', lastStreamed: '' });
+  });
+
+  it('keeps the suggestions when a new notebook learns its language', async () => {
+    const { provider, widget, editor, requests, answer, fetch } = typing();
+    const plain = { ...editor.request(), mimeType: 'text/plain' }; // before the kernel is known
+    void provider.fetch(plain, { widget, triggerKind: 1 } as any);
+    await answer('turn 42');
+    editor.type('t');
+    expect((await fetch()).items).toEqual([{ insertText: 'urn 42', isIncomplete: false }]);
+    expect(requests().length).toBe(1);
+  });
+
+  it('shows the cached suggestion after Backspace to an earlier prefix', async () => {
+    const { fetch, editor, requests, answer } = typing();
+    void fetch();
+    await answer('turn 42');
+    editor.type('x');
+    void fetch();
+    await answer(' = 1');
+    editor.backspace();
+    expect(await fetch()).toEqual({ items: [{ insertText: 'turn 42', isIncomplete: false }] });
+    editor.type('x');
+    expect(await fetch()).toEqual({ items: [{ insertText: ' = 1', isIncomplete: false }] });
+    expect(requests().length).toBe(2);
+  });
+
+  it('returns every suggestion that goes on from the typed text, in order (cycling)', async () => {
+    const { fetch, editor, answer } = typing();
+    const first = fetch();
+    await answer('turn 42', 'peat()', 'turn 6 * 7');
+    expect((await first).items.length).toBe(3);
+    editor.type('t');
+    expect((await fetch()).items.map(i => i.insertText)).toEqual(['urn 42', 'urn 6 * 7']);
+    editor.type('urn 6');
+    expect((await fetch()).items.map(i => i.insertText)).toEqual([' * 7']);
+  });
+
+  it('handles emoji before the cursor, in the typed text and in the suggestion', async () => {
+    const { fetch, editor, requests, answer } = typing('s = "😀"\nprint("');
+    void fetch();
+    // JupyterLab's offset counts the emoji as one character; the prefix is still whole.
+    expect(requests()[0].prefix).toBe('s = "😀"\nprint("');
+    expect(requests()[0].suffix).toBe('');
+    await answer('😀 ok")');
+    editor.type('😀');
+    expect((await fetch()).items).toEqual([{ insertText: ' ok")', isIncomplete: false }]);
+    editor.type(' ok');
+    expect((await fetch()).items).toEqual([{ insertText: '")', isIncomplete: false }]);
+    expect(requests().length).toBe(1);
+  });
+
+  it('cuts the request at the cursor when an emoji precedes it on the line', () => {
+    const { provider, socket } = setup();
+    const text = 'x = "😀😀"; pr\nnext';
+    const offset = [...'x = "😀😀"; pr'].length;
+    void provider.fetch({ text, offset, mimeType: 'text/x-python' }, {
+      widget: fileEditor(new FakeEditor())
+    } as any);
+    const [request] = socket().ofType('request');
+    expect(request.prefix).toBe('x = "😀😀"; pr');
+    expect(request.suffix).toBe('\nnext');
+  });
+
+  it('forgets the type-along after Escape: the dismissed suggestion stays away', async () => {
+    const { fetch, editor, requests, answer } = typing();
+    void fetch();
+    await answer('turn 42');
+    editor.type('t');
+    expect((await fetch()).items.length).toBe(1);
+    editor.key('Escape');
+    editor.type('u');
+    void fetch();
+    expect(requests().length).toBe(2);
+  });
+
+  it('does not cache errors, empty suggestions or cut generations', async () => {
+    const { fetch, editor, requests, socket, answer } = typing();
+    void fetch();
+    const [first] = requests();
+    socket().receive(reply(first.number, ['a']));
+    await flush();
+    const error = { type: 'BackendError', title: 'no' };
+    socket().receive(chunk(first.number, 'a', 'turn', true, error));
+    await flush();
+    void fetch();
+    expect(requests().length).toBe(2);
+    await answer('');
+    void fetch();
+    expect(requests().length).toBe(3);
+    // cut: a newer request (after a mismatch) cancels a running one
+    const number = requests()[2].number;
+    socket().receive(reply(number, ['c']));
+    await flush();
+    socket().receive(chunk(number, 'c', 'turn 4'));
+    await flush();
+    editor.type('x');
+    void fetch();
+    expect(socket().ofType('cancel').map(c => c.number)).toContain(number);
+    await flush();
+    editor.backspace();
+    void fetch();
+    expect(requests().length).toBe(5);
+  });
+
+  it('forgets the suggestions when the server reports another model', async () => {
+    const { fetch, requests, answer, socket } = typing();
+    socket().receive(statusMessage('settings', 'model-a'));
+    void fetch();
+    await answer('turn 42');
+    socket().receive(statusMessage('settings', 'model-a'));
+    await fetch();
+    expect(requests().length).toBe(1);
+    socket().receive(statusMessage('settings', 'model-b'));
+    void fetch();
+    expect(requests().length).toBe(2);
   });
 });

@@ -143,3 +143,19 @@ describe('toServerSettings', () => {
     expect(toServerSettings({ backend: 'nope', suggestions: 'two' }).backend).toBeNull();
   });
 });
+
+describe('InlineStatus and warm-ups', () => {
+  it('does not show a warm-up as generating, nor its error', () => {
+    jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+    const { client, socket, status, notified } = setup();
+    client.connect();
+    socket().open();
+    const number = client.warm(INPUT)!;
+    expect(status.state).toBe('idle');
+    const error = { type: 'BackendError', title: 'x' };
+    socket().receive({ type: 'error', reply_to: number, error });
+    expect(status.state).toBe('idle');
+    expect(status.error).toBeNull();
+    expect(notified).toEqual([]);
+  });
+});

@@ -5,27 +5,13 @@
  * Jupyter AI) they can only come from the browser.
  */
 import { expect, test } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
 
-import { BASE, codeCell, createNotebook, FIRST, typeAnswerPrefix } from './helpers';
+import { BASE, codeCell, createNotebook, FIRST, recorded, typeAnswerPrefix } from './helpers';
 
-const RECORD = path.join(process.env.JAI_UI_TEST_HOME ?? '.', 'model-requests.jsonl');
 const DEFAULT_INSTALL = !!process.env.JAI_UI_TEST_DEFAULT_INSTALL;
 
 const ABOVE = 'import pandas as pd\nsales = pd.read_csv("sales.csv")';
 const BELOW = 'plot_totals(answer())';
-
-function recorded(): { path: string; body: any }[] {
-  if (!fs.existsSync(RECORD)) {
-    return [];
-  }
-  return fs
-    .readFileSync(RECORD, 'utf-8')
-    .split('\n')
-    .filter(Boolean)
-    .map(line => JSON.parse(line));
-}
 
 for (const [frontend, url] of [
   ['JupyterLab', (name: string) => `${BASE}/lab/tree/${name}`],

@@ -3,6 +3,8 @@
  * `window.jupyterapp` with the test server configuration).
  */
 import type { APIRequestContext, Page } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
 
 /** What the fake model server (fake_model_server.py) answers after `re`. */
 export const FIRST = 'turn 42';
@@ -88,4 +90,29 @@ export async function createNotebook(
     }
   });
   return created.status();
+}
+
+const RECORD = path.join(process.env.JAI_UI_TEST_HOME ?? '.', 'model-requests.jsonl');
+
+/** Every generation request the fake model server received, oldest first. */
+export function recorded(): { path: string; body: any }[] {
+  if (!fs.existsSync(RECORD)) {
+    return [];
+  }
+  return fs
+    .readFileSync(RECORD, 'utf-8')
+    .split('\n')
+    .filter(Boolean)
+    .map(line => JSON.parse(line));
+}
+
+/**
+ * The completion requests among them: those that ask for tokens (a warm-up only evaluates the
+ * prompt: it asks for none).
+ */
+export function completionRequests(): { path: string; body: any }[] {
+  return recorded().filter(({ body }) => {
+    const limits = [body.options?.num_predict, body.n_predict, body.max_tokens];
+    return !limits.some(limit => limit === 0);
+  });
 }

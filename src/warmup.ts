@@ -1,0 +1,133 @@
+/**
+ * Warm-ups: when a notebook cell (or a console's prompt cell) becomes active or its editor
+ * gains focus, and stays so for a moment, the server is asked to evaluate the prompt for the
+ * cursor there (a `warm` message), so that the first keystroke's request is fast.
+ *
+ * At most one warm-up is pending: a newer one replaces it, so moving quickly through many
+ * cells sends one warm-up, for the cell where the user stopped. File editors have no cells
+ * and get none.
+ */
+import type { IDisposable } from '@lumino/disposable';
+import type { ISignal } from '@lumino/signaling';
+import type { Widget } from '@lumino/widgets';
+
+import type { RequestInput } from './client';
+import { describeTarget, textAtCursor } from './editor';
+import type { IContextBudget } from './protocol';
+import { requestInput } from './request';
+
+export const WARM_UP_DELAY = 250;
+
+export interface IWarmUpOptions {
+  /** Send a warm-up (the client's `warm`). */
+  warm: (input: RequestInput) => void;
+  /** The budget of the other cells (the client's `contextBudget`). */
+  budget: () => IContextBudget;
+  /** The widget the user is in; a warm-up for another one is dropped. */
+  current?: () => Widget | null | undefined;
+  /** How long a cell must stay active, in ms. */
+  delay?: number;
+}
+
+export class WarmUp implements IDisposable {
+  constructor(options: IWarmUpOptions) {
+    this._options = options;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Whether a warm-up waits for its delay. */
+  get pending(): boolean {
+    return this._timer !== null;
+  }
+
+  /** Warm up the active cell of `widget` once it stayed active for the delay. */
+  schedule(widget: Widget | null | undefined): void {
+    this._cancel();
+    const cellId = describeTarget(widget).cellId;
+    if (this._disposed || !widget || cellId === null) {
+      return; // not a notebook or a console
+    }
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      this._fire(widget, cellId);
+    }, this._options.delay ?? WARM_UP_DELAY);
+  }
+
+  dispose(): void {
+    this._cancel();
+    this._disposed = true;
+  }
+
+  private _fire(widget: Widget, cellId: string): void {
+    const target = describeTarget(widget);
+    const current = this._options.current;
+    if (target.cellId !== cellId || !target.editor || (current && current() !== widget)) {
+      return; // the user moved on
+    }
+    const at = textAtCursor(target.editor);
+    if (at) {
+      const mime = target.editor.model.mimeType;
+      this._options.warm(
+        requestInput(widget, target, at.text, at.offset, mime, this._options.budget())
+      );
+    }
+  }
+
+  private _cancel(): void {
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+  }
+
+  private _options: IWarmUpOptions;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _disposed = false;
+}
+
+/** The part of JupyterLab's shell used here (Notebook 7's shell has it too). */
+export interface IShellLike {
+  readonly currentWidget: Widget | null;
+  readonly currentChanged?: ISignal<any, any>;
+}
+
+/**
+ * Schedule warm-ups when focus enters a cell's editor and when the current notebook's
+ * active cell changes (clicks, arrows, Shift+Enter).
+ */
+export function watchCells(
+  shell: IShellLike,
+  warmUp: WarmUp,
+  root: EventTarget = document
+): IDisposable {
+  let watched: ISignal<any, any> | null = null;
+  const onActiveCell = () => warmUp.schedule(shell.currentWidget);
+  const follow = () => {
+    watched?.disconnect(onActiveCell);
+    watched = (shell.currentWidget as any)?.content?.activeCellChanged ?? null;
+    watched?.connect(onActiveCell);
+  };
+  const onFocusin = (event: Event) => {
+    if ((event.target as Element | null)?.closest?.('.jp-Cell .jp-CodeMirrorEditor')) {
+      warmUp.schedule(shell.currentWidget);
+    }
+  };
+  shell.currentChanged?.connect(follow);
+  follow();
+  root.addEventListener('focusin', onFocusin);
+  let disposed = false;
+  return {
+    get isDisposed() {
+      return disposed;
+    },
+    dispose() {
+      disposed = true;
+      shell.currentChanged?.disconnect(follow);
+      watched?.disconnect(onActiveCell);
+      root.removeEventListener('focusin', onFocusin);
+    }
+  };
+}
