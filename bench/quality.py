@@ -16,8 +16,8 @@ Every task goes through each arm once, the arms of a task in turn (each goes fir
   managed `LocalLlamaServer` with the default model (gemma 3 270M) and the user's default
   local settings (8192 tokens of context, 2 slots). A tab's websocket sends the cell split at
   the cursor with the other cells as the browser picks them (`src/context.ts`: nearest first,
-  empty cells skipped, within the `context_budget` of the server's status, the farthest cell
-  cut on its far side), `path` the notebook's name, a `cell_id` per task. No collaboration
+  empty cells skipped, within the `context_budget` of the server's status, whole cells above
+  from an anchored start), `path` the notebook's name, a `cell_id` per task. No collaboration
   room exists, so the server uses the request's cells.
 * `current`: the same server and tab, the current cell only (no `above`, no `below`).
 * `outputs`: a second `jupyter server` with `c.JupyterAIInline.include_outputs = True`; the
@@ -77,6 +77,7 @@ sys.path.insert(0, str(ROOT))  # before bench/: `bench` and `tests` are the pack
 from bench import harness  # noqa: E402
 from bench.bench_local_endpoint import Tab, jupyter_server  # noqa: E402
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
+from jupyter_ai_inline.engine.context import SEPARATOR, anchored  # noqa: E402
 from jupyter_ai_inline.local import LocalLlamaServer, default_model_path  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -160,21 +161,35 @@ def cell_message(cell: dict[str, str], output: str | None, budget: Budget) -> di
     return message
 
 
-def take(messages: Iterable[dict[str, str]], chars: int, budget: Budget, keep_end: bool):
-    """`take` of src/context.ts: cells nearest first until `chars` are spent, empty ones
-    skipped, the last one cut on its far side (lengths in code points; JavaScript counts
-    UTF-16 units, the same outside the astral planes)."""
+def size(message: dict[str, str]) -> int:
+    """`cellSize` of src/context.ts (`cell_size` of the engine)."""
+    return len(message["source"]) + len(message.get("outputs", "")) + SEPARATOR
+
+
+def take_above(messages: list[dict[str, str]], budget: Budget) -> list[dict[str, str]]:
+    """`takeAbove` of src/context.ts: whole cells from the anchored start (the engine's
+    `anchored`), empty ones skipped; only a nearest cell larger than the budget is cut (lengths
+    in code points; JavaScript counts UTF-16 units, the same outside the astral planes)."""
+    chars = budget["above_chars"]
+    count = anchored([size(message) for message in messages], chars)
+    taken = [m for m in messages[:count] if m["source"].strip()][: budget["max_cells"]]
+    if not taken and chars and messages and messages[0]["source"].strip():
+        taken = [{**messages[0], "source": messages[0]["source"][-chars:]}]
+    return taken
+
+
+def take_below(messages: Iterable[dict[str, str]], budget: Budget) -> list[dict[str, str]]:
+    """`takeBelow` of src/context.ts: nearest first until the budget is spent, empty ones
+    skipped, the last one cut at its end."""
     taken: list[dict[str, str]] = []
-    left = chars
+    left = budget["below_chars"]
     for message in messages:
         if left <= 0 or len(taken) >= budget["max_cells"]:
             break
         if not message["source"].strip():
             continue
-        source = message["source"]
-        if len(source) > left:
-            message = {**message, "source": source[-left:] if keep_end else source[:left]}
-        left -= len(message["source"]) + len(message.get("outputs", "")) + 2
+        message = {**message, "source": message["source"][:left]}
+        left -= size(message)
         taken.append(message)
     return taken
 
@@ -188,8 +203,8 @@ def neighbours(
         cell_message(cell, output, budget)
         for cell, output in zip(notebook.cells, notebook.outputs, strict=True)
     ]
-    above = take(reversed(messages[:index]), budget["above_chars"], budget, keep_end=True)
-    below = take(messages[index + 1 :], budget["below_chars"], budget, keep_end=False)
+    above = take_above(messages[:index][::-1], budget)
+    below = take_below(messages[index + 1 :], budget)
     return above, below
 
 

@@ -80,7 +80,7 @@ def test_neighbours_are_nearest_first_and_skip_empty_cells() -> None:
     assert below == [code("b = 2")]
 
 
-def test_neighbours_cut_the_farthest_cell_on_its_far_side() -> None:
+def test_neighbours_take_whole_cells_above_and_cut_the_farthest_below() -> None:
     budget = {**DEFAULT_BUDGET, "above_chars": 12, "below_chars": 12}
     notebook = Notebook(
         cells=[
@@ -93,9 +93,9 @@ def test_neighbours_cut_the_farthest_cell_on_its_far_side() -> None:
         outputs=[None] * 5,
     )
     above, below = neighbours(notebook, 2, budget)
-    # 12 characters: "x = 1" (5) and its separator (2) leave 5 for the farther cell, cut
-    # to its end (the part nearest the cursor)
-    assert above == [code("x = 1"), code("econd")]
+    # 7 + 19 = 26 characters (with separators) > 12: the start rounds up to the grid step (3)
+    # at or after 26 - 12 = 14, i.e. 15: only "x = 1" (starting at 19) goes in, whole
+    assert above == [code("x = 1")]
     # below, the farther cell keeps its start: "y = 2" (5) + 2 leave 5
     assert below == [code("y = 2"), code("z = 3")]
 
@@ -118,10 +118,11 @@ def test_outputs_go_with_code_cells_only_when_the_budget_includes_them() -> None
     budget = {**DEFAULT_BUDGET, "include_outputs": True, "output_chars": 400}
     above, _ = neighbours(notebook, 3, budget)
     assert above == [code("x"), {**code("print(1)"), "outputs": "1"}, markdown("Text")]
-    # outputs count against the budget: 1 + 2, then 8 + 1 + 2 leave 2 for the title
+    # outputs count against the budget: 3 + 11 + 6 = 20 > 16, the start rounds up to 4: no
+    # title
     tight = {**budget, "above_chars": 16}
     above, _ = neighbours(notebook, 3, tight)
-    assert above[-1] == markdown("xt")
+    assert above == [code("x"), {**code("print(1)"), "outputs": "1"}]
 
 
 def test_browser_json_is_compact_and_keeps_non_ascii() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .models import CellText, CompletionRequest, ContextBudget, FimPrompt
 
@@ -44,27 +44,35 @@ def cell_size(cell: CellText, budget: ContextBudget) -> int:
     return len(cell.source) + (len(outputs) if cell.kind == "code" else 0) + SEPARATOR
 
 
-def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
-    """The cells above, whole, in document order, from a start anchored on a grid of the
-    notebook's text: moving down the notebook, or typing, keeps the prompt's start (and so
-    the model server's prompt cache) until the text above grows by a grid step. `cells` are
-    all the cells above, nearest first. Only a nearest cell larger than the budget is cut,
-    keeping its end."""
-    cells = list(cells)
-    sizes = [cell_size(cell, budget) for cell in cells]
-    total, chars = sum(sizes), budget.above_chars
+def anchored(sizes: Sequence[int], chars: int) -> int:
+    """How many of the cells above (their `cell_size`s, nearest first) go in whole: all if
+    they fit in `chars`, else those after a start rounded up to a grid of `chars /
+    ANCHOR_STEPS` over the notebook's text. Moving down the notebook, or typing, keeps the
+    start, and so the model server's cached prompt prefix, until the text above grows by a
+    grid step; the cells taken fill between 3/4 of the budget (less a cell) and all of it."""
+    total = sum(sizes)
     limit = total
     if total > chars:
         step = max(chars // ANCHOR_STEPS, 1)
-        limit = total - -(-(total - chars) // step) * step  # the start rounded up to the grid
-    taken: list[str] = []
-    spent = 0
-    for cell, size in zip(cells, sizes, strict=True):
+        limit = total - -(-(total - chars) // step) * step
+    count = spent = 0
+    for size in sizes:
         spent += size
-        if spent > limit or len(taken) >= budget.max_cells:
+        if spent > limit:
             break
-        if cell.source.strip():
-            taken.append(render_cell(cell, language, budget))
+        count += 1
+    return count
+
+
+def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+    """The cells above (all of them, nearest first) that go in, in document order: whole,
+    from an anchored start (`anchored`). Only a nearest cell larger than the budget is cut,
+    keeping its end."""
+    cells = list(cells)
+    count = anchored([cell_size(cell, budget) for cell in cells], budget.above_chars)
+    chosen = [cell for cell in cells[:count] if cell.source.strip()][: budget.max_cells]
+    taken = [render_cell(cell, language, budget) for cell in chosen]
+    chars = budget.above_chars
     if not taken and chars and cells and cells[0].source.strip():
         taken.append(render_cell(cells[0], language, budget)[-chars:])
     taken.reverse()
