@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -502,3 +503,53 @@ async def test_the_qwen_fim_markers_are_single_special_tokens_and_raw_fim_stream
                     events.append(json.loads(line.removeprefix("data: ")))
     assert events and events[-1]["stop"] is True
     assert events[-1]["tokens_evaluated"] >= len(tokens)
+
+
+def long_code(lines: int, seed: str) -> str:
+    """About 30 characters of distinct Python per line."""
+    return "".join(f"{seed}_{i} = measure({i}, scale={i % 7})\n" for i in range(lines))
+
+
+async def prompt_tokens(base_url: str) -> int:
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(f"{base_url}/metrics")).text
+    match = re.search(r"^llamacpp:prompt_tokens_total (\S+)", text, re.M)
+    assert match, "no prompt_tokens_total in /metrics"
+    return int(float(match.group(1)))
+
+
+async def test_a_warm_up_caches_the_prompt_and_yields_its_slot_to_a_suggestion(
+    gemma_server,
+) -> None:
+    """On the real server (one slot): a warmed prompt is not evaluated again by the
+    suggestion that follows; a suggestion that comes during a warm-up of another prompt gets
+    the slot within a batch, not after the warm-up's end."""
+    completer = provider(gemma_server, max_tokens=8).completer
+    completer.limit = GenerationLimit(4)
+    url = gemma_server.base_url
+    warmed = FimPrompt(long_code(120, "alpha"), "")
+
+    started = asyncio.get_running_loop().time()
+    assert await completer.warm(warmed) is None
+    cold_seconds = asyncio.get_running_loop().time() - started
+    before = await prompt_tokens(url)
+    typed = request(1, prefix=warmed.prefix + "alpha_120 = ", suffix="")
+    async for _ in completer.stream(typed, completer.prompt(typed)):
+        pass
+    evaluated = await prompt_tokens(url) - before
+    assert evaluated < 16, f"the suggestion evaluated {evaluated} prompt tokens again"
+
+    other = FimPrompt(long_code(120, "beta"), "")
+    warming = asyncio.create_task(completer.warm(other))
+
+    async def evaluating() -> bool:
+        return any(slot["is_processing"] for slot in await slots(url))
+
+    await until(evaluating, 10, 0.02, "the warm-up is evaluated")
+    started = asyncio.get_running_loop().time()
+    short = request(2, prefix="def add(a, b):\n    return", suffix="")
+    texts = [u.text async for u in completer.stream(short, completer.prompt(short)) if u.done]
+    took = asyncio.get_running_loop().time() - started
+    assert await warming == "superseded"
+    assert texts and texts[0]
+    assert took < cold_seconds / 2, f"{took:.2f} s behind a warm-up of {cold_seconds:.2f} s"
