@@ -101,6 +101,26 @@ async def test_a_request_cancels_the_warm_up_and_never_waits_for_it(
     assert [m["response"]["insertText"] for m in messages if m.get("done")] == ["abc"]
 
 
+async def test_typing_on_in_the_warmed_cell_waits_for_its_warm_up(
+    jp_ws_fetch, backend_port
+) -> None:
+    """The warm-up evaluates the suggestion's own prompt: cancelled, its work would start
+    again from nothing, on another slot of the server."""
+    async with FakeBackend(port=backend_port) as backend:
+        client = await connect(jp_ws_fetch)
+        warm(client, 1, cell_id="cell-8")  # learns the server's mode
+        await warmed(client, 1)
+        backend.first_token_delay = 1.0
+        warm(client, 2, prefix="to")
+        await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
+        client.request(3, **(CELL | {"prefix": "total"}))
+        messages = await client.until_done(3, 1)
+    warm_up, real = warm_ups(backend)[-1], backend.generations[-1]
+    assert not warm_up.disconnected and real.started >= warm_up.ended_at
+    (reply,) = [m for m in messages if m["type"] == "warmed" and m["reply_to"] == 2]
+    assert reply["skipped"] is None and reply["ms"] >= 1000
+
+
 async def test_warm_ups_are_one_at_a_time_and_a_burst_runs_only_the_last(
     jp_ws_fetch, backend_port
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing, nullcontext
 
 from .backends import Backend
@@ -104,9 +104,28 @@ class InlineCompleter:
         if self._claims.get(claim.key) is claim:
             del self._claims[claim.key]
 
+    def _warm_key(self, prompt: FimPrompt) -> tuple[str, str, FimPrompt]:
+        return (self.backend.base_url, self.backend.settings.model, prompt)
+
+    def _continues(self, prompt: FimPrompt) -> Callable[[object], bool]:
+        """Whether a warm-up's key is a start of `prompt` on the same server and model: the
+        user typed on in the warmed cell."""
+
+        def continues(key: object) -> bool:
+            if not isinstance(key, tuple) or len(key) != 3 or not isinstance(key[2], FimPrompt):
+                return False
+            url, model, warmed = key
+            return (
+                (url, model) == (self.backend.base_url, self.backend.settings.model)
+                and warmed.above == prompt.above
+                and prompt.prefix.startswith(warmed.prefix)
+            )
+
+        return continues
+
     async def _generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         """One suggestion's text, within the shared generation limit."""
-        limit = self.limit.slot() if self.limit else nullcontext()
+        limit = self.limit.slot(self._continues(prompt)) if self.limit else nullcontext()
         async with limit, aclosing(self.backend.generate(prompt, sampling)) as pieces:
             async for piece in pieces:
                 yield piece
@@ -119,8 +138,7 @@ class InlineCompleter:
         if self.limit is None:
             await backend.warm(prompt)
             return None
-        key = (backend.base_url, backend.settings.model, prompt)
-        return await self.limit.warm(key, lambda: backend.warm(prompt))
+        return await self.limit.warm(self._warm_key(prompt), lambda: backend.warm(prompt))
 
     async def stream(
         self, request: CompletionRequest, prompt: FimPrompt, claim: EditorClaim | None = None

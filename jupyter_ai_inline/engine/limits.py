@@ -26,7 +26,7 @@ class GenerationLimit:
     for its turn fails as `ServerBusy` (the model server is not to blame).
 
     Warm-ups (`warm`) are not generations: at most one runs at a time, only while no
-    generation does, and every generation that starts, or a newer warm-up, cancels it."""
+    generation does, and a newer warm-up or a generation of another prompt cancels it."""
 
     def __init__(self, size: int, wait: float = 2.0) -> None:
         if size < 1:
@@ -35,12 +35,21 @@ class GenerationLimit:
         self.wait = wait
         self.running = 0
         self._free = asyncio.Semaphore(size)
+        self.wait_warm_up = 15.0
         self._warm_up: asyncio.Task[object] | None = None
+        self._warm_key: object = None
         self._last_warmed: object = None
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        self.cancel_warm_up()  # a suggestion never waits behind a warm-up
+    async def slot(self, continues: Callable[[object], bool] | None = None) -> AsyncIterator[None]:
+        """A generation's turn. The running warm-up is cancelled (a suggestion never waits
+        behind another prompt), unless `continues(its key)`: then the warm-up is evaluating
+        this suggestion's own prompt, and the suggestion waits for it (at most `wait_warm_up`
+        seconds) rather than start that prompt again from nothing on another slot."""
+        task = self._warm_up
+        if task is not None and continues is not None and continues(self._warm_key):
+            await asyncio.wait({task}, timeout=self.wait_warm_up)
+        self.cancel_warm_up()
         self._last_warmed = None  # what the model server caches may change now
         try:
             async with timeout(self.wait):
@@ -67,6 +76,7 @@ class GenerationLimit:
             return "unchanged"
         self.cancel_warm_up()
         task = self._warm_up = asyncio.ensure_future(work())
+        self._warm_key = key
         try:
             await task
         except asyncio.CancelledError:
