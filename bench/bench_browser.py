@@ -392,6 +392,7 @@ def latency_row(setting: str, key: str, samples: list[dict[str, Any]], tasks: in
         median([(s["server"]["prompt_seconds"] or 0) * 1000 for s in samples]),
         statistics.fmean([s["requests_total"] for s in samples]) if samples else None,
         generated / shown if shown else None,
+        sum(s.get("stale_ghost_ms") is not None for s in samples),
     ]  # fmt: skip
 
 
@@ -403,7 +404,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list
     headers = [
         "setting", "case", "shown", "p50 ms", "p90 ms", "key -> request ms",
         "request -> first text ms", "first text -> ghost ms", "prompt tokens evaluated",
-        "prompt eval ms", "requests", "generated/shown",
+        "prompt eval ms", "requests", "generated/shown", "stale ghost text",
     ]  # fmt: skip
     rows = []
     verdicts: list[harness.Verdict] = []
@@ -428,7 +429,9 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list
         "/metrics over the sample (every request of it, cancelled ones included); "
         "`requests`: mean per sample, from the first keystroke to idle; generated/shown: "
         "tokens generated over tokens of the suggestions shown, summed over the samples "
-        "(for (a): the typing burst).\n"
+        "(for (a): the typing burst); `stale ghost text`: samples where, before the valid "
+        "ghost text, another one showed (neither the text of a request sent after the "
+        "keystroke nor the earlier suggestion less the character typed).\n"
     )
     print(
         f"## (d) Typing along the suggestion: its first {args.along_chars} characters "
@@ -552,6 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     args.model = model_path(args.model)
     chosen = cases(args.data, 2 * args.tasks, args.context_chars, args.typed_chars)
+    if len(chosen) < 2 * args.tasks:
+        print(f"only {len(chosen)} tasks fit (2 per measured task)", file=sys.stderr)
     settings = ["default", "collaboration"] if args.collaboration else ["default"]
     results: dict[str, dict[str, Any]] = {}
     for setting in settings:
