@@ -344,10 +344,10 @@ async function measure(page, llamaUrl, since, before, ghostBefore, lastChar) {
       .filter(text => text.startsWith(typed) && text.length > typed.length)
       .map(text => text.slice(typed.length));
     const along = trimmed.length ? trimmed[0] : null;
-    // valid: the text of a request sent after the keystroke, or a suggestion shown or sent
-    // before it less the character typed (typing along); anything else is stale
-    const valid = text =>
-      streamed.some(s => compatible(s, text)) || trimmed.some(t => compatible(t, text));
+    // valid: the start of the text of a request sent after the keystroke (streamed so far),
+    // or of a suggestion shown or sent before it less the character typed (typing along);
+    // anything else is stale
+    const valid = text => [...streamed, ...trimmed].some(s => s.startsWith(text));
     for (const g of r.ghost) {
       if (g.text.trim() === '') {
         continue;
@@ -421,11 +421,6 @@ function lastOf(text) {
 /** The ghost text's DOM has no newlines. */
 function norm(text) {
   return text.replace(/\n/g, '');
-}
-
-/** One text is the start of the other (streaming makes a suggestion grow). */
-function compatible(a, b) {
-  return a.startsWith(b) || b.startsWith(a);
 }
 
 /** The next keystroke once a suggestion shows: one that does not follow it. */
