@@ -4,9 +4,9 @@ Run from the repository root, in the environment that has JupyterLab and our pac
 `jupyter lab` is started with this Python), with Node and `ui-tests/node_modules` installed
 (Playwright; a symlink to another checkout's will do) and Debian's chromium::
 
-    python bench/bench_browser.py                  # 6 tasks, the README numbers (~8 min)
-    python bench/bench_browser.py --collaboration  # also with jupyter-collaboration on
-    python bench/bench_browser.py --quick          # smoke run for CI: 2 tasks (~3 min)
+    python bench/bench_browser.py                  # 6 tasks, the README numbers (~3.5 min)
+    python bench/bench_browser.py --collaboration  # also with jupyter-collaboration on (~6.5 min)
+    python bench/bench_browser.py --quick          # smoke run for CI: 2 tasks (~70 s)
     python bench/bench_browser.py --tasks 10 --json browser.json
 
 The script starts `jupyter lab` (127.0.0.1, a free port, token auth, throw-away config, data,
@@ -14,7 +14,8 @@ settings, workspace and root directories) with the managed local llama-server se
 default model (gemma 3 270M, `c.JupyterAIInline.local_server = "on"` and its default
 settings: 8192 tokens of context, 2 slots, all cores; plus `--metrics`), then runs
 `bench/browser/ghost_text.js` (Playwright, chromium headless) against it, and waits for
-the status to report the local model ready before measuring anything.
+the status to report the local model ready before measuring anything. The frontend is the
+labextension installed in that environment (an editable install serves its checkout's build).
 
 Notebooks: tasks of `--data` (`tasks.jsonl` and `notebooks.jsonl`, default `../shared/eval`
 beside the repository: line completions cut from ageron/handson-ml3), those whose cut line
@@ -42,6 +43,10 @@ What is measured (in the page's clock: keydown events, the completions websocket
     apart; the ghost text is sampled every 50 ms from the first of these keystrokes to 150 ms
     after the last: the share of samples without ghost text, and the completion requests
     sent from the first keystroke to 500 ms after the last.
+
+(a) and (b) take different tasks (2 notebooks per measured task), so every sample starts on a
+context llama-server's prompt cache has not seen: a cold prompt, unless the extension warms
+it (e.g. on focus). Times are of the 2-core machine it runs on, with everything else it runs.
 
 Each sample is split where the page sees it: keystroke -> the request frame sent (the
 debounce), request -> the first stream frame with text (server and model), that frame ->
