@@ -54,7 +54,6 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -93,7 +92,6 @@ SUGGESTION_TOKENS = 48
 CTX_PER_SLOT = 2048
 IDLE_TIMEOUT = 30.0  # s, for the server to finish (or drop) every generation
 REQUEST_TIMEOUT = 60.0  # s, one request read to its end
-BUSY_SHARE = 0.05  # of the machine's CPU time taken by other processes: noisy numbers
 
 T = TypeVar("T")
 
@@ -557,18 +555,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return numbers
 
 
-def machine_cpu_s() -> float:
-    """Busy CPU seconds of the whole machine since boot (not idle, not waiting for I/O)."""
-    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_s() -> float:
-    """CPU seconds of this process and its ended children (llama-server, Jupyter)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
 def numbers_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
@@ -597,16 +583,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.set_defaults(**QUICK)
         args = parser.parse_args(argv)
         print("# Quick run: a smoke test of every section; the numbers mean nothing\n")
-    started, busy_before, own_before = time.perf_counter(), machine_cpu_s(), own_cpu_s()
+    clock = harness.Run.start()
     numbers = asyncio.run(run(args))
-    runtime = time.perf_counter() - started
-    others = (machine_cpu_s() - busy_before) - (own_cpu_s() - own_before)
-    share = others / (runtime * (os.cpu_count() or 1))
-    note = " (busy: these numbers are noisy)" if share > BUSY_SHARE else ""
-    print(
-        f"\nCPU time of other processes meanwhile: {others:.1f} s, {share:.0%} of the machine{note}"
-    )
-    print(f"Total runtime: {runtime:.1f} s")
+    print()
+    runtime, others = clock.report()
     numbers.update(runtime_s=runtime, others_cpu_s=others)
     if args.json is not None:
         args.json.write_text(json.dumps(numbers, indent=2) + "\n")

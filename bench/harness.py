@@ -5,9 +5,12 @@ report's tables and verdicts."""
 from __future__ import annotations
 
 import asyncio
+import os
+import statistics
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from jupyter_ai_magics.models.completion import (
     InlineCompletionReply,
@@ -133,6 +136,15 @@ class Verdict:
         return f"- **{'met' if self.met else 'NOT MET'}**: {self.target} ({self.detail})"
 
 
+def percentile(values: Sequence[float], q: int) -> float | None:
+    """The q-th percentile (inclusive method), None without values."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     def cell(value: object) -> str:
         if isinstance(value, float):
@@ -155,3 +167,47 @@ def ratio_verdict(r: BurstResult) -> Verdict:
 def print_verdicts(verdicts: Sequence[Verdict]) -> None:
     print("## Verdicts\n")
     print("\n".join(v.line() for v in verdicts))
+
+
+# -- the machine -------------------------------------------------------------------------------
+
+BUSY_SHARE = 0.05  # of the machine's CPU time taken by other processes: noisy numbers
+
+
+def machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (not idle, not waiting for I/O)."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process and its ended children (llama-server, Jupyter, ...)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@dataclass
+class Run:
+    """A benchmark run's clock and what the other processes took of the CPU meanwhile (a
+    build, a test run on the same cores shows up in every number)."""
+
+    started: float
+    busy: float
+    own: float
+
+    @classmethod
+    def start(cls) -> Run:
+        return cls(time.perf_counter(), machine_cpu_s(), own_cpu_s())
+
+    def report(self, noisy: str = "these numbers are noisy") -> tuple[float, float]:
+        """Print the CPU time of other processes and the runtime; return both (s)."""
+        runtime = time.perf_counter() - self.started
+        others = (machine_cpu_s() - self.busy) - (own_cpu_s() - self.own)
+        share = others / (runtime * (os.cpu_count() or 1))
+        note = f" (busy: {noisy})" if share > BUSY_SHARE else ""
+        print(
+            f"CPU time of other processes meanwhile: {others:.1f} s, {share:.0%} of the "
+            f"machine{note}"
+        )
+        print(f"Total runtime: {runtime:.1f} s")
+        return runtime, others

@@ -59,7 +59,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -91,7 +90,6 @@ REQUEST_TIMEOUT = 120.0  # s, one request read to its end (then counted as an er
 JUPYTER_AI_MAX_CHARS = 10_000  # Jupyter AI's frontend: maxPrefix (also used for the suffix)
 DEFAULT_TIMEOUT = 5.0  # s, c.JupyterAIInline.first_text_timeout's default
 FIRST_TEXT_TIMEOUT = 60.0  # s, ours here: a cold prompt of 6000 characters may take longer
-BUSY_SHARE = 0.05  # of the machine's CPU time taken by other processes: noisy numbers
 
 ARMS = {
     "cells": "ours: with cells",
@@ -417,15 +415,6 @@ class Summary:
     error_titles: list[str] = field(default_factory=list)
 
 
-def percentile(values: Sequence[float], q: int) -> float | None:
-    """The q-th percentile (inclusive method), None without values."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def summarise(arm: str, records: Sequence[Record]) -> Summary:
     count = len(records)
     firsts = [r.first_text_s * 1000 for r in records if r.first_text_s is not None]
@@ -439,10 +428,10 @@ def summarise(arm: str, records: Sequence[Record]) -> Summary:
         edit_similarity=statistics.fmean(r.edit_similarity for r in records),
         empty=sum(not r.shown_first_line for r in records) / count,
         errors=sum(r.error is not None for r in records),
-        first_text_p50_ms=percentile(firsts, 50),
-        first_text_p90_ms=percentile(firsts, 90),
-        done_p50_ms=percentile(dones, 50),
-        done_p90_ms=percentile(dones, 90),
+        first_text_p50_ms=harness.percentile(firsts, 50),
+        first_text_p90_ms=harness.percentile(firsts, 90),
+        done_p50_ms=harness.percentile(dones, 50),
+        done_p90_ms=harness.percentile(dones, 90),
         over_default_timeout=sum(
             r.first_text_s is not None and r.first_text_s > DEFAULT_TIMEOUT for r in records
         ),
@@ -589,18 +578,6 @@ def report(numbers: dict[str, Any]) -> None:
             print(f"- {s.arm} error: {title}")
 
 
-def machine_cpu_s() -> float:
-    """Busy CPU seconds of the whole machine since boot (not idle, not waiting for I/O)."""
-    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def own_cpu_s() -> float:
-    """CPU seconds of this process and its ended children (llama-server, Jupyter)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
 def arm_list(text: str) -> list[str]:
     arms = [arm.strip() for arm in text.split(",") if arm.strip()]
     unknown = set(arms) - set(ARMS)
@@ -638,17 +615,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.set_defaults(**QUICK)
         args = parser.parse_args(argv)
         print("# Quick run: a smoke test on a few tasks; the numbers mean little\n")
-    started, busy_before, own_before = time.perf_counter(), machine_cpu_s(), own_cpu_s()
+    clock = harness.Run.start()
     numbers = asyncio.run(run(args))
-    runtime = time.perf_counter() - started
     report(numbers)
-    others = (machine_cpu_s() - busy_before) - (own_cpu_s() - own_before)
-    share = others / (runtime * (os.cpu_count() or 1))
-    note = " (busy: the times are noisy)" if share > BUSY_SHARE else ""
-    print(
-        f"CPU time of other processes meanwhile: {others:.1f} s, {share:.0%} of the machine{note}"
-    )
-    print(f"Total runtime: {runtime:.1f} s")
+    runtime, others = clock.report("the times are noisy")
     numbers.update(runtime_s=runtime, others_cpu_s=others)
     if args.json is not None:
         args.json.write_text(json.dumps(numbers, indent=2) + "\n")
