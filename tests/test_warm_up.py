@@ -121,18 +121,38 @@ async def test_typing_on_in_the_warmed_cell_waits_for_its_warm_up(
     assert reply["skipped"] is None and reply["ms"] >= 1000
 
 
+async def test_moving_on_to_the_next_cell_keeps_the_warm_up_of_the_last(
+    jp_ws_fetch, backend_port
+) -> None:
+    """After Shift+Enter the next cell's prompt starts with the last cell's: that warm-up is
+    finished (and its cache used), not cancelled."""
+    async with FakeBackend(port=backend_port) as backend:
+        client = await connect(jp_ws_fetch)
+        warm(client, 1, cell_id="cell-8")  # learns the server's mode
+        await warmed(client, 1)
+        backend.first_token_delay = 1.0
+        warm(client, 2, prefix="total = sales.sum()")
+        await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
+        above = [{"cell_type": "code", "source": "total = sales.sum()"}, *CELL["above"]]
+        warm(client, 3, cell_id="cell-3", prefix="", above=above)
+        replies = [await warmed(client, 2), await warmed(client, 3)]
+    previous, following = warm_ups(backend)[-2:]
+    assert not previous.disconnected and following.started >= previous.ended_at
+    assert [r["skipped"] for r in replies] == ["superseded", None]  # the tab's reply to 2
+
+
 async def test_warm_ups_are_one_at_a_time_and_a_burst_runs_only_the_last(
     jp_ws_fetch, backend_port
 ) -> None:
     async with FakeBackend(port=backend_port, first_token_delay=0.3) as backend:
         client = await connect(jp_ws_fetch)
         for number in range(1, 21):  # the user runs through 20 cells
-            warm(client, number, cell_id=f"cell-{number}")
+            warm(client, number, cell_id=f"cell-{number}", prefix=f"x{number} = ")
         replies = [await warmed(client, number) for number in range(1, 21)]
     assert [r["skipped"] for r in replies[:-1]] == ["superseded"] * 19
     assert replies[-1]["skipped"] is None
     runs = warm_ups(backend)
-    assert runs[-1].body["input_prefix"] == CELL["prefix"] and not runs[-1].disconnected
+    assert runs[-1].body["input_prefix"] == "x20 = " and not runs[-1].disconnected
     intervals = sorted((g.started, g.ended_at) for g in runs)
     pairs = zip(intervals[:-1], intervals[1:], strict=True)
     overlapping = [a for a, b in pairs if b[0] < a[1] - 0.01]

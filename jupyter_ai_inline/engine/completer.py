@@ -108,18 +108,16 @@ class InlineCompleter:
         return (self.backend.base_url, self.backend.settings.model, prompt)
 
     def _continues(self, prompt: FimPrompt) -> Callable[[object], bool]:
-        """Whether a warm-up's key is a start of `prompt` on the same server and model: the
-        user typed on in the warmed cell."""
+        """Whether a warm-up's key is a start of `prompt` on the same server and model (the
+        user typed on in the warmed cell, or moved on to the next one): its work is this
+        prompt's first part."""
 
         def continues(key: object) -> bool:
             if not isinstance(key, tuple) or len(key) != 3 or not isinstance(key[2], FimPrompt):
                 return False
             url, model, warmed = key
-            return (
-                (url, model) == (self.backend.base_url, self.backend.settings.model)
-                and warmed.above == prompt.above
-                and prompt.prefix.startswith(warmed.prefix)
-            )
+            same_model = (url, model) == (self.backend.base_url, self.backend.settings.model)
+            return same_model and prompt.full_prefix.startswith(warmed.full_prefix)
 
         return continues
 
@@ -138,7 +136,9 @@ class InlineCompleter:
         if self.limit is None:
             await backend.warm(prompt)
             return None
-        return await self.limit.warm(self._warm_key(prompt), lambda: backend.warm(prompt))
+        return await self.limit.warm(
+            self._warm_key(prompt), lambda: backend.warm(prompt), self._continues(prompt)
+        )
 
     async def stream(
         self, request: CompletionRequest, prompt: FimPrompt, claim: EditorClaim | None = None

@@ -66,28 +66,47 @@ class GenerationLimit:
             self.running -= 1
             self._free.release()
 
-    async def warm(self, key: object, work: Callable[[], Awaitable[object]]) -> Skipped | None:
+    async def warm(
+        self,
+        key: object,
+        work: Callable[[], Awaitable[object]],
+        continues: Callable[[object], bool] | None = None,
+    ) -> Skipped | None:
         """Run `work()` as the warm-up of `key` (what it prepares, e.g. the prompt), unless
         suggestions are being generated or `key` was the last warm-up that ran to its end.
-        None once it ran to its end; cancelling the caller cancels it."""
+        A running warm-up is cancelled first, unless `continues(its key)` (this prompt
+        extends it: the user moved on to the next cell): then it is waited for, so that its
+        work is not lost. None once `work` ran to its end. Cancelling the caller stops the
+        wait but leaves the warm-up running until a later warm-up or suggestion decides."""
         if self.running:
             return "busy"
         if key == self._last_warmed:
             return "unchanged"
+        running = self._warm_up
+        if running is not None and continues is not None and continues(self._warm_key):
+            await asyncio.wait({running}, timeout=self.wait_warm_up)
+            if self.running:
+                return "busy"
+            if key == self._last_warmed:
+                return "unchanged"
         self.cancel_warm_up()
         task = self._warm_up = asyncio.ensure_future(work())
         self._warm_key = key
+
+        def done(task: asyncio.Future[object]) -> None:
+            if self._warm_up is task:
+                self._warm_up = None
+            if not task.cancelled() and task.exception() is None:
+                self._last_warmed = key
+
+        task.add_done_callback(done)
         try:
-            await task
+            await asyncio.shield(task)
         except asyncio.CancelledError:
             caller = asyncio.current_task()
             if task.cancelled() and not (caller and caller.cancelling()):
                 return "superseded"
             raise
-        finally:
-            if self._warm_up is task:
-                self._warm_up = None
-        self._last_warmed = key
         return None
 
     def cancel_warm_up(self) -> None:
