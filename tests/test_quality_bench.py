@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from bench.harness import percentile
 from bench.quality import (
     DEFAULT_BUDGET,
     Notebook,
@@ -13,7 +14,6 @@ from bench.quality import (
     first_line,
     levenshtein,
     neighbours,
-    percentile,
 )
 
 
