@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import aclosing, nullcontext
+from contextlib import aclosing
 
 from .backends import Backend
 from .context import build_prompt
-from .errors import BackendError, InlineError
+from .errors import BackendBusy, BackendError, InlineError
 from .limits import GenerationLimit, Skipped
 from .merge import Merged
 from .models import (
@@ -25,6 +25,9 @@ from .postprocess import process
 log = logging.getLogger(__name__)
 
 EditorKey = tuple[str | None, str | None]
+
+OWN_LIMIT = 16
+"""The bound of a completer given no shared limit."""
 
 
 class EditorClaim:
@@ -69,8 +72,9 @@ class InlineCompleter:
         self.backend = backend
         self.generation = generation or GenerationSettings()
         self.budget = budget or ContextBudget()
-        self.limit = limit
-        """Shared with other completers: the server-wide bound on generations."""
+        self.limit = limit or GenerationLimit(OWN_LIMIT)
+        """Usually shared with other completers: the server-wide bound on generations (and
+        its warm-up, and the pauses of overloaded model servers)."""
         self._claims: dict[EditorKey, EditorClaim] = {}
 
     def sampling(self, index: int) -> Sampling:
@@ -122,20 +126,30 @@ class InlineCompleter:
         return continues
 
     async def _generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
-        """One suggestion's text, within the shared generation limit."""
-        limit = self.limit.slot(self._continues(prompt)) if self.limit else nullcontext()
-        async with limit, aclosing(self.backend.generate(prompt, sampling)) as pieces:
-            async for piece in pieces:
-                yield piece
+        """One suggestion's text, within the shared generation limit; a model server that
+        answered 429/503 is not asked again until its pause is over."""
+        url, limit = self.backend.base_url, self.limit
+        limit.check_backoff(url)
+        try:
+            async with (
+                limit.slot(self._continues(prompt)),
+                aclosing(self.backend.generate(prompt, sampling)) as pieces,
+            ):
+                async for piece in pieces:
+                    limit.recovered(url)
+                    yield piece
+        except BackendBusy as error:
+            if error.overloaded:
+                limit.overloaded(url, error.retry_after)
+            raise
 
     async def warm(self, prompt: FimPrompt) -> Skipped | None:
         """Prepare the model server for `prompt` ahead of a suggestion, as the one warm-up of
         the generation limit (see `GenerationLimit.warm`): None once done, else why not.
         Raises `InlineError` if the server cannot do it or fails."""
         backend = self.backend
-        if self.limit is None:
-            await backend.warm(prompt)
-            return None
+        if self.limit.backing_off(backend.base_url):
+            return "busy"
         return await self.limit.warm(
             self._warm_key(prompt), lambda: backend.warm(prompt), self._continues(prompt)
         )

@@ -72,6 +72,15 @@ class BackendBusy(InlineError):
 
     kind = "BackendBusy"
 
+    def __init__(
+        self, title: str, detail: str = "", *, overloaded: bool = False, retry_after: float = 0
+    ) -> None:
+        super().__init__(title, detail)
+        self.overloaded = overloaded
+        """The model server said so (429/503): ask it again only after a pause."""
+        self.retry_after = retry_after
+        """Its `Retry-After`, in seconds (0: none)."""
+
 
 class BadResponse(InlineError):
     """The server answered with something that is not a valid stream."""

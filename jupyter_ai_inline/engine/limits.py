@@ -1,20 +1,27 @@
 """A bound on concurrent generations, shared by everything that serves one Jupyter server,
-and the one prompt warm-up that may run while nothing is generated."""
+the one prompt warm-up that may run while nothing is generated, and the pauses of model
+servers that said they were overloaded."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from .errors import ServerBusy
+from .errors import BackendBusy, ServerBusy
 
 if sys.version_info >= (3, 11):
     from asyncio import timeout
 else:  # pragma: no cover
     from async_timeout import timeout
+
+MAX_BACKOFF = 30.0
+"""The longest pause for an overloaded model server, in seconds (also caps `Retry-After`)."""
+MAX_BACKOFF_URLS = 64
 
 Skipped = Literal["busy", "superseded", "unchanged"]
 """Why a warm-up did not run to its end: suggestions were being generated, a suggestion or a
@@ -36,9 +43,40 @@ class GenerationLimit:
         self.running = 0
         self._free = asyncio.Semaphore(size)
         self.wait_warm_up = 15.0
+        self._backoff: dict[str, tuple[float, float]] = {}
+        """Per model server URL: until when it is not asked, and that pause's length."""
         self._warm_up: asyncio.Task[object] | None = None
         self._warm_key: object = None
         self._last_warmed: object = None
+
+    def check_backoff(self, url: str) -> None:
+        """`BackendBusy` at once, without asking it, while a model server that said it was
+        overloaded gets its pause (so that busy servers see no storm of retries)."""
+        pause = self._backoff.get(url)
+        if pause is not None:
+            left = pause[0] - time.monotonic()
+            if left > 0:
+                raise BackendBusy(
+                    f"The model server at {url} is busy: asking it again in {math.ceil(left)} s",
+                    overloaded=False,
+                )
+
+    def overloaded(self, url: str, retry_after: float = 0) -> None:
+        """The model server at `url` answered 429/503: pause for its `Retry-After`, else for
+        twice the last pause (1 s first), at most `MAX_BACKOFF` seconds."""
+        last = self._backoff.get(url, (0.0, 0.0))[1]
+        pause = min(retry_after or (2 * last or 1.0), MAX_BACKOFF)
+        self._backoff[url] = (time.monotonic() + pause, pause)
+        while len(self._backoff) > MAX_BACKOFF_URLS:
+            del self._backoff[next(iter(self._backoff))]
+
+    def recovered(self, url: str) -> None:
+        """The model server at `url` answered: no pause any more."""
+        self._backoff.pop(url, None)
+
+    def backing_off(self, url: str) -> bool:
+        pause = self._backoff.get(url)
+        return pause is not None and pause[0] > time.monotonic()
 
     @asynccontextmanager
     async def slot(self, continues: Callable[[object], bool] | None = None) -> AsyncIterator[None]:

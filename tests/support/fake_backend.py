@@ -259,6 +259,7 @@ class FakeBackend:
         known_models: set[str] | None = None,
         fail_status: int | None = None,
         fail_body: str | dict[str, Any] | None = None,
+        retry_after: str | None = None,
         malformed: Literal["garbage", "truncated"] | None = None,
         hang: bool = False,
         openai_reject_suffix: bool = False,
@@ -277,6 +278,7 @@ class FakeBackend:
         self.known_models = known_models
         self.fail_status = fail_status
         self.fail_body = fail_body  # None: each API's error shape; dict: JSON; str: raw text
+        self.retry_after = retry_after  # the `Retry-After` header of a failure
         self.malformed = malformed
         self.hang = hang
         self.openai_reject_suffix = openai_reject_suffix
@@ -427,6 +429,12 @@ class FakeBackend:
         return None
 
     def _failure(self, kind: str, status: int) -> web.Response:
+        response = self._failure_body(kind, status)
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = self.retry_after
+        return response
+
+    def _failure_body(self, kind: str, status: int) -> web.Response:
         if isinstance(self.fail_body, dict):
             return web.json_response(self.fail_body, status=status)
         if isinstance(self.fail_body, str):

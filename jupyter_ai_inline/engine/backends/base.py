@@ -205,7 +205,10 @@ class Backend(ABC):
             retry = (headers or {}).get("retry-after", "")
             after = f": retry after {retry} s" if retry.isdigit() else ""
             return BackendBusy(
-                f"{self.label} at {self.base_url} is busy ({status}){after}", message
+                f"{self.label} at {self.base_url} is busy ({status}){after}",
+                message,
+                overloaded=True,
+                retry_after=float(retry) if retry.isdigit() else 0,
             )
         if status in (401, 403):
             return AuthenticationFailed(
