@@ -77,7 +77,7 @@ def test_pauses_double_without_retry_after_up_to_a_bound(monkeypatch) -> None:
     for _ in range(8):
         limit.overloaded(url)
         start = now[0]
-        while limit.backing_off(url):
+        while limit.backoff_left(url) > 0:
             with pytest.raises(BackendBusy):
                 limit.check_backoff(url)
             now[0] += 0.5

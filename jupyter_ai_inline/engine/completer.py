@@ -148,7 +148,7 @@ class InlineCompleter:
         the generation limit (see `GenerationLimit.warm`): None once done, else why not.
         Raises `InlineError` if the server cannot do it or fails."""
         backend = self.backend
-        if self.limit.backing_off(backend.base_url):
+        if self.limit.backoff_left(backend.base_url) > 0:
             return "busy"
         return await self.limit.warm(
             self._warm_key(prompt), lambda: backend.warm(prompt), self._continues(prompt)

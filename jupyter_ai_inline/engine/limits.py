@@ -52,14 +52,12 @@ class GenerationLimit:
     def check_backoff(self, url: str) -> None:
         """`BackendBusy` at once, without asking it, while a model server that said it was
         overloaded gets its pause (so that busy servers see no storm of retries)."""
-        pause = self._backoff.get(url)
-        if pause is not None:
-            left = pause[0] - time.monotonic()
-            if left > 0:
-                raise BackendBusy(
-                    f"The model server at {url} is busy: asking it again in {math.ceil(left)} s",
-                    overloaded=False,
-                )
+        left = self.backoff_left(url)
+        if left > 0:
+            raise BackendBusy(
+                f"The model server at {url} is busy: asking it again in {math.ceil(left)} s",
+                overloaded=False,
+            )
 
     def overloaded(self, url: str, retry_after: float = 0) -> None:
         """The model server at `url` answered 429/503: pause for its `Retry-After`, else for
@@ -74,9 +72,10 @@ class GenerationLimit:
         """The model server at `url` answered: no pause any more."""
         self._backoff.pop(url, None)
 
-    def backing_off(self, url: str) -> bool:
-        pause = self._backoff.get(url)
-        return pause is not None and pause[0] > time.monotonic()
+    def backoff_left(self, url: str) -> float:
+        """Seconds until the model server at `url` is asked again (0 or less: now)."""
+        until = self._backoff.get(url, (0.0, 0.0))[0]
+        return until - time.monotonic()
 
     @asynccontextmanager
     async def slot(self, continues: Callable[[object], bool] | None = None) -> AsyncIterator[None]:

@@ -258,7 +258,9 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
     async def warm(self, message: WarmMessage) -> str | None:
         """Why the warm-up did not run to its end, or None. Failures are only logged: a
         warm-up is a bonus, and the next request reports what is wrong."""
-        completer, _changed = self.current_completer()
+        completer, changed = self.current_completer()
+        if changed:  # as for a request: the status names the model in use
+            self.send_status()
         assert self.chosen is not None
         if not self.service.warms(self.chosen):
             return "unsupported"
