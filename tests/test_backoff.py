@@ -11,7 +11,7 @@ from jupyter_ai_inline.engine.limits import GenerationLimit
 from tests.support.completion import request
 from tests.support.fake_backend import FakeBackend
 from tests.support.poll import until
-from tests.support.ws_client import Client, connect
+from tests.support.ws_client import Client, connect, llamacpp_server_config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -23,15 +23,7 @@ def backend_port(unused_tcp_port_factory) -> int:
 
 @pytest.fixture
 def jp_server_config(backend_port: int) -> dict:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_ai_inline": True}},
-        "JupyterAIInline": {
-            "backend": "llamacpp",
-            "base_url": f"http://127.0.0.1:{backend_port}",
-            "local_server": "off",
-            "warm_up": "on",
-        },
-    }
+    return llamacpp_server_config(backend_port, warm_up="on")
 
 
 async def suggestion(client: Client, number: int, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from tests.support.completion import request
 from tests.support.fake_backend import FakeBackend
 from tests.support.poll import until
-from tests.support.ws_client import Client, connect
+from tests.support.ws_client import Client, connect, llamacpp_server_config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -33,15 +33,7 @@ def warm_up() -> str:
 
 @pytest.fixture
 def jp_server_config(backend_port: int, warm_up: str) -> dict:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_ai_inline": True}},
-        "JupyterAIInline": {
-            "backend": "llamacpp",
-            "base_url": f"http://127.0.0.1:{backend_port}",
-            "local_server": "off",
-            "warm_up": warm_up,
-        },
-    }
+    return llamacpp_server_config(backend_port, warm_up=warm_up)
 
 
 def warm(client: Client, number: int, **fields: Any) -> None:
@@ -58,6 +50,16 @@ async def warmed(client: Client, number: int) -> dict[str, Any]:
 
 def warm_ups(backend: FakeBackend) -> list:
     return [g for g in backend.generations if g.body.get("n_predict") == 0]
+
+
+async def slow_warm_up(client: Client, backend: FakeBackend, delay: float, **fields: Any) -> None:
+    """Warm-up 2 with `fields`, taking the server `delay` s, once it reached the server (a
+    first warm-up, 1, has the server's mode learned)."""
+    warm(client, 1, cell_id="cell-8")
+    await warmed(client, 1)
+    backend.first_token_delay = delay
+    warm(client, 2, **fields)
+    await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
 
 
 async def test_a_warm_up_evaluates_the_prompt_of_the_next_request(
@@ -85,11 +87,7 @@ async def test_a_request_cancels_the_warm_up_and_never_waits_for_it(
 ) -> None:
     async with FakeBackend(port=backend_port, slots=1) as backend:
         client = await connect(jp_ws_fetch)
-        warm(client, 1, cell_id="cell-8")  # learns the server's mode
-        await warmed(client, 1)
-        backend.first_token_delay = 3.0
-        warm(client, 2, cell_id="cell-9", prefix="y = ")
-        await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
+        await slow_warm_up(client, backend, 3.0, cell_id="cell-9", prefix="y = ")
         backend.first_token_delay = 0.0
         client.request(3, prefix="x = ", path="analysis.ipynb", cell_id="cell-3")
         messages = await client.until_done(3, 1)
@@ -108,11 +106,7 @@ async def test_typing_on_in_the_warmed_cell_waits_for_its_warm_up(
     again from nothing, on another slot of the server."""
     async with FakeBackend(port=backend_port) as backend:
         client = await connect(jp_ws_fetch)
-        warm(client, 1, cell_id="cell-8")  # learns the server's mode
-        await warmed(client, 1)
-        backend.first_token_delay = 1.0
-        warm(client, 2, prefix="to")
-        await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
+        await slow_warm_up(client, backend, 1.0, prefix="to")
         client.request(3, **(CELL | {"prefix": "total"}))
         messages = await client.until_done(3, 1)
     warm_up, real = warm_ups(backend)[-1], backend.generations[-1]
@@ -128,11 +122,7 @@ async def test_moving_on_to_the_next_cell_keeps_the_warm_up_of_the_last(
     finished (and its cache used), not cancelled."""
     async with FakeBackend(port=backend_port) as backend:
         client = await connect(jp_ws_fetch)
-        warm(client, 1, cell_id="cell-8")  # learns the server's mode
-        await warmed(client, 1)
-        backend.first_token_delay = 1.0
-        warm(client, 2, prefix="total = sales.sum()")
-        await until(lambda: len(warm_ups(backend)) == 2, what="the warm-up reached the server")
+        await slow_warm_up(client, backend, 1.0, prefix="total = sales.sum()")
         above = [{"cell_type": "code", "source": "total = sales.sum()"}, *CELL["above"]]
         warm(client, 3, cell_id="cell-3", prefix="", above=above)
         replies = [await warmed(client, 2), await warmed(client, 3)]

@@ -61,6 +61,16 @@ class Client:
         self.socket.close()
 
 
+def llamacpp_server_config(port: int, **settings: Any) -> dict[str, Any]:
+    """`jp_server_config` of a Jupyter server with our extension and its `llamacpp` backend
+    at a (fake) model server on `port`, no local model; `settings` add to ours."""
+    inline = {"backend": "llamacpp", "base_url": f"http://127.0.0.1:{port}", "local_server": "off"}
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_ai_inline": True}},
+        "JupyterAIInline": inline | settings,
+    }
+
+
 async def connect(jp_ws_fetch) -> Client:
     """Open a tab's websocket to our endpoint; the server greets it with the model's status."""
     tab = Client(await jp_ws_fetch(*ENDPOINT))
