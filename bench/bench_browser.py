@@ -551,11 +551,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
     add("--keep-log", action="store_true", help="print the end of Jupyter's log")
     add("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        parser.set_defaults(**QUICK)
-        args = parser.parse_args(argv)
-        print("# Quick run: a smoke test on two tasks; the numbers mean little\n")
+    args = harness.parse_args(
+        parser, argv, QUICK, "a smoke test on two tasks; the numbers mean little"
+    )
     run = harness.Run.start()
     load_before = os.getloadavg()
     args.model = model_path(args.model)
@@ -578,10 +576,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"after: {', '.join(f'{x:.2f}' for x in load_after)}"
     )
     runtime, others = run.report("the times are noisy")
-    if args.json is not None:
-        numbers = {"settings": results, "runtime_s": runtime, "others_cpu_s": others}
-        numbers["verdicts"] = [v.__dict__ for v in verdicts]
-        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+    numbers = {"settings": results, "runtime_s": runtime, "others_cpu_s": others}
+    harness.save_json(args.json, numbers | {"verdicts": [v.__dict__ for v in verdicts]})
     return 0 if all(result.get("cases") for result in results.values()) else 1
 
 

@@ -578,18 +578,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="per suggestion count, section 3")
     parser.add_argument("--suggestions", type=numbers_list, default=[1, 2, 4], help="section 3")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        parser.set_defaults(**QUICK)
-        args = parser.parse_args(argv)
-        print("# Quick run: a smoke test of every section; the numbers mean nothing\n")
+    args = harness.parse_args(
+        parser, argv, QUICK, "a smoke test of every section; the numbers mean nothing"
+    )
     clock = harness.Run.start()
     numbers = asyncio.run(run(args))
     print()
     runtime, others = clock.report()
-    numbers.update(runtime_s=runtime, others_cpu_s=others)
-    if args.json is not None:
-        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+    harness.save_json(args.json, numbers | {"runtime_s": runtime, "others_cpu_s": others})
     return 0
 
 

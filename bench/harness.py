@@ -4,13 +4,16 @@ report's tables and verdicts."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jupyter_ai_magics.models.completion import (
     InlineCompletionReply,
@@ -134,6 +137,28 @@ class Verdict:
 
     def line(self) -> str:
         return f"- **{'met' if self.met else 'NOT MET'}**: {self.target} ({self.detail})"
+
+
+def parse_args(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    quick: Mapping[str, Any],
+    banner: str,
+) -> argparse.Namespace:
+    """The options; with `--quick`, `quick` replaces the defaults (options given still win)
+    and the output starts with `# Quick run: {banner}`."""
+    args = parser.parse_args(argv)
+    if args.quick:
+        parser.set_defaults(**quick)
+        args = parser.parse_args(argv)
+        print(f"# Quick run: {banner}\n")
+    return args
+
+
+def save_json(path: Path | None, numbers: Mapping[str, Any]) -> None:
+    """Also write the numbers to `path` (`--json`), if given."""
+    if path is not None:
+        path.write_text(json.dumps(numbers, indent=2) + "\n")
 
 
 def percentile(values: Sequence[float], q: int) -> float | None:

@@ -610,18 +610,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--below-chars", type=int, help="context_below_chars (server default: 2000)")
     add("--progress", action="store_true", help="a line per task on stderr")
     add("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        parser.set_defaults(**QUICK)
-        args = parser.parse_args(argv)
-        print("# Quick run: a smoke test on a few tasks; the numbers mean little\n")
+    args = harness.parse_args(
+        parser, argv, QUICK, "a smoke test on a few tasks; the numbers mean little"
+    )
     clock = harness.Run.start()
     numbers = asyncio.run(run(args))
     report(numbers)
     runtime, others = clock.report("the times are noisy")
-    numbers.update(runtime_s=runtime, others_cpu_s=others)
-    if args.json is not None:
-        args.json.write_text(json.dumps(numbers, indent=2) + "\n")
+    harness.save_json(args.json, numbers | {"runtime_s": runtime, "others_cpu_s": others})
     return 0
 
 
