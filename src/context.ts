@@ -18,7 +18,8 @@ export const DEFAULT_BUDGET: IContextBudget = {
   below_chars: 2000,
   max_cells: 50,
   include_outputs: false,
-  output_chars: 400
+  output_chars: 400,
+  variables_chars: 1500
 };
 
 export interface INeighbours {

@@ -40,6 +40,14 @@ export interface IContextBudget {
   max_cells: number;
   include_outputs: boolean;
   output_chars: number;
+  /** The kernel's variables' share of the prompt; 0: none (older servers send none). */
+  variables_chars?: number;
+}
+
+/** One name of the running kernel and what it holds, as the kernel summarized it. */
+export interface IKernelVariable {
+  name: string;
+  text: string;
 }
 
 export interface IRequestMessage {
@@ -54,6 +62,8 @@ export interface IRequestMessage {
   /** The other cells, nearest first (none from a file editor). */
   above?: ICellMessage[];
   below?: ICellMessage[];
+  /** The kernel's variables, most recently defined first (notebooks and consoles). */
+  variables?: readonly IKernelVariable[];
 }
 
 /**

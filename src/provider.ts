@@ -20,7 +20,7 @@ import type { IDisposable } from '@lumino/disposable';
 
 import type { CompletionClient, ICompletionItem, RequestInput } from './client';
 import { describeTarget, IEditor, textAtCursor, watchDismissal } from './editor';
-import { editorKey, requestInput } from './request';
+import { editorKey, NO_VARIABLES, requestInput, VariablesOf } from './request';
 import {
   contextKey,
   follow,
@@ -44,9 +44,17 @@ interface IFollower {
 }
 
 export class InlineProvider implements IInlineCompletionProvider {
-  constructor(client: CompletionClient, cache = new SuggestionCache()) {
+  /**
+   * @param variablesOf - the kernel's variables for a widget's editor, sent with requests
+   */
+  constructor(
+    client: CompletionClient,
+    cache = new SuggestionCache(),
+    variablesOf: VariablesOf = NO_VARIABLES
+  ) {
     this._client = client;
     this.cache = cache;
+    this._variablesOf = variablesOf;
     // Suggestions of another model are not this one's.
     client.statusReceived.connect((_, status) => {
       const model = JSON.stringify([status.backend, status.base_url, status.model]);
@@ -80,7 +88,8 @@ export class InlineProvider implements IInlineCompletionProvider {
       request.text,
       offset,
       request.mimeType,
-      this._client.contextBudget
+      this._client.contextBudget,
+      this._variablesOf(context.widget)
     );
     const editor = editorKey(input);
     const key: IKey = { prefix: input.prefix, context: keyOf(input) };
@@ -214,6 +223,7 @@ export class InlineProvider implements IInlineCompletionProvider {
   }
 
   private _client: CompletionClient;
+  private _variablesOf: VariablesOf;
   private _followers = new Map<string, IFollower>();
   private _locals = 0;
   private _shown: IDisposable | null = null;
@@ -226,7 +236,7 @@ export class InlineProvider implements IInlineCompletionProvider {
  * without a language until its kernel is known, which changes no suggestion.
  */
 function keyOf(input: RequestInput): string {
-  return contextKey([input.suffix, input.above, input.below]);
+  return contextKey([input.suffix, input.above, input.below, input.variables]);
 }
 
 /**

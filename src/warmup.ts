@@ -14,7 +14,7 @@ import type { Widget } from '@lumino/widgets';
 import type { RequestInput } from './client';
 import { describeTarget, textAtCursor } from './editor';
 import type { IContextBudget } from './protocol';
-import { requestInput } from './request';
+import { requestInput, VariablesOf } from './request';
 
 export const WARM_UP_DELAY = 250;
 
@@ -23,6 +23,8 @@ export interface IWarmUpOptions {
   warm: (input: RequestInput) => void;
   /** The budget of the other cells (the client's `contextBudget`). */
   budget: () => IContextBudget;
+  /** The kernel's variables for a widget's editor, as a request would send them. */
+  variables?: VariablesOf;
   /** The widget the user is in; a warm-up for another one is dropped. */
   current?: () => Widget | null | undefined;
   /** How long a cell must stay active, in ms. */
@@ -71,7 +73,15 @@ export class WarmUp implements IDisposable {
     if (at) {
       const mime = target.editor.model.mimeType;
       this._options.warm(
-        requestInput(widget, target, at.text, at.offset, mime, this._options.budget())
+        requestInput(
+          widget,
+          target,
+          at.text,
+          at.offset,
+          mime,
+          this._options.budget(),
+          this._options.variables?.(widget)
+        )
       );
     }
   }

@@ -37,7 +37,7 @@ from jupyter_ai_inline.engine.errors import LocalModelUnavailable  # noqa: E402
 from jupyter_ai_inline.engine.limits import GenerationLimit  # noqa: E402
 from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
 from jupyter_ai_inline.local import LocalLlamaServer, ModelFileError, supervisor  # noqa: E402
-from jupyter_ai_inline.providers import LlamaCppInlineProvider  # noqa: E402
+from jupyter_ai_inline.providers import LlamaCppInlineProvider, to_engine_request  # noqa: E402
 from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
 from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService  # noqa: E402
@@ -533,7 +533,7 @@ async def test_a_warm_up_caches_the_prompt_and_yields_its_slot_to_a_suggestion(
     assert await completer.warm(warmed) is None
     cold_seconds = asyncio.get_running_loop().time() - started
     before = await prompt_tokens(url)
-    typed = request(1, prefix=warmed.prefix + "alpha_120 = ", suffix="")
+    typed = to_engine_request(request(1, prefix=warmed.prefix + "alpha_120 = ", suffix=""))
     async for _ in completer.stream(typed, completer.prompt(typed)):
         pass
     evaluated = await prompt_tokens(url) - before
@@ -547,7 +547,7 @@ async def test_a_warm_up_caches_the_prompt_and_yields_its_slot_to_a_suggestion(
 
     await until(evaluating, 10, 0.02, "the warm-up is evaluated")
     started = asyncio.get_running_loop().time()
-    short = request(2, prefix="def add(a, b):\n    return", suffix="")
+    short = to_engine_request(request(2, prefix="def add(a, b):\n    return", suffix=""))
     texts = [u.text async for u in completer.stream(short, completer.prompt(short)) if u.done]
     took = asyncio.get_running_loop().time() - started
     assert await warming == "superseded"

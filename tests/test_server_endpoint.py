@@ -41,7 +41,7 @@ async def test_streams_suggestions_with_the_browser_settings(jp_ws_fetch, backen
             "context": None,
             "context_budget": {
                 "above_chars": 6000, "below_chars": 2000, "max_cells": 50,
-                "include_outputs": False, "output_chars": 400,
+                "include_outputs": False, "output_chars": 400, "variables_chars": 1500,
             },
         }  # fmt: skip
         client.request(1)

@@ -20,6 +20,7 @@ from .models import (
     ContextBudget,
     FimPrompt,
     GenerationSettings,
+    KernelVariable,
     Sampling,
     SuggestionUpdate,
 )
@@ -27,7 +28,8 @@ from .models import (
 __all__ = [
     "AuthenticationFailed", "Backend", "BackendError", "BackendSettings", "BackendTimeout",
     "BackendUnavailable", "BadResponse", "CellText", "CompletionRequest", "ContextBudget",
-    "FimPrompt", "GenerationSettings", "InlineCompleter", "InlineError", "LlamaCppBackend",
+    "FimPrompt", "GenerationSettings", "InlineCompleter", "InlineError", "KernelVariable",
+    "LlamaCppBackend",
     "ModelNotFound", "OllamaBackend", "OpenAIBackend", "Sampling", "SuggestionUpdate",
     "Unsupported", "aclose_clients",
 ]  # fmt: skip

@@ -27,6 +27,7 @@ class RequestSizes(BaseModel):
     max_tokens: int = 128
     context_above_chars: int = 6000
     context_below_chars: int = 2000
+    context_variables_chars: int = 1500
     include_outputs: bool = False
     first_text_timeout: float = 15.0
     stall_timeout: float = 5.0
@@ -89,6 +90,7 @@ class ModelConfig(RequestSizes):
             ContextBudget(
                 above_chars=self.context_above_chars,
                 below_chars=self.context_below_chars,
+                variables_chars=self.context_variables_chars,
                 include_outputs=self.include_outputs,
             ),
             limit,

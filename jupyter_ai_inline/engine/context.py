@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
-from .models import CellText, CompletionRequest, ContextBudget, FimPrompt
+from .models import CellText, CompletionRequest, ContextBudget, FimPrompt, KernelVariable
 
 LINE_COMMENTS = {
     "python": "#", "r": "#", "julia": "#", "ruby": "#", "bash": "#", "sh": "#", "perl": "#",
@@ -95,6 +96,31 @@ def take_below(cells: Iterable[CellText], language: str, budget: ContextBudget) 
     return tuple(taken)
 
 
+NAME = re.compile(r"[^\W\d]\w*")
+VARIABLES_HEADING = "Variables in the running kernel:"
+
+
+def take_variables(
+    variables: Sequence[KernelVariable], cell: str, language: str, chars: int
+) -> str:
+    """The kernel's variables as a comment block of at most `chars` characters. The names
+    the current cell uses get in first, then the others as the kernel listed them (most
+    recently defined first); a line that does not fit is left out, never cut. The block
+    lists the chosen ones in the kernel's order, so typing a name changes it only when that
+    changes the choice (the model server keeps its cached prompt). Empty when none fit."""
+    used = set(NAME.findall(cell))
+    lines = {index: comment(f"{v.name}: {v.text}", language) for index, v in enumerate(variables)}
+    heading = comment(VARIABLES_HEADING, language)
+    left = chars - len(heading)
+    chosen: list[int] = []
+    for index in sorted(lines, key=lambda index: variables[index].name not in used):  # stable
+        line = lines[index]
+        if "\n" not in line and len(line) + 1 <= left:
+            chosen.append(index)
+            left -= len(line) + 1
+    return "\n".join([heading, *(lines[index] for index in sorted(chosen))]) if chosen else ""
+
+
 def build_prompt(
     request: CompletionRequest,
     budget: ContextBudget,
@@ -104,6 +130,7 @@ def build_prompt(
     """The FIM prompt for a request; `above`/`below` are the other cells, nearest first
     (`above` all of them: see `take_above`; `below` is read lazily)."""
     language = request.language or "python"
+    cell = request.prefix + request.suffix
     return FimPrompt(
         prefix=request.prefix[-budget.prefix_chars :],
         suffix=request.suffix[: budget.suffix_chars],
@@ -111,4 +138,5 @@ def build_prompt(
         above=take_above(above, language, budget),
         below=take_below(below, language, budget),
         filename=(request.path or "").rsplit("/", 1)[-1],
+        variables=take_variables(request.variables, cell, language, budget.variables_chars),
     )

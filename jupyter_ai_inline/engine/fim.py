@@ -74,7 +74,7 @@ class FimTemplate:
 
 
 def _qwen(prompt: FimPrompt) -> str:
-    fim = f"<|fim_prefix|>{prompt.prefix}<|fim_suffix|>{prompt.suffix}<|fim_middle|>"
+    fim = f"<|fim_prefix|>{prompt.cell_prefix}<|fim_suffix|>{prompt.suffix}<|fim_middle|>"
     if not prompt.above and not prompt.below:
         return fim
     name = prompt.filename or "notebook"

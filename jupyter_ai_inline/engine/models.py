@@ -31,6 +31,15 @@ class CellText:
     outputs: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class KernelVariable:
+    """One name of the running kernel and what it holds, as the kernel summarized it
+    (`DataFrame (1000, 4): region object, units int64`)."""
+
+    name: str
+    text: str
+
+
 class CompletionRequest(BaseModel):
     """What the editor asks for: the current cell split at the cursor."""
 
@@ -44,6 +53,8 @@ class CompletionRequest(BaseModel):
     below: tuple[CellText, ...] = ()
     """The other cells as the browser sent them, nearest first: the prompt's context where
     the server has no live document of the notebook."""
+    variables: tuple[KernelVariable, ...] = ()
+    """The kernel's variables, most recently defined first (`kernel_summary.py`)."""
 
     @model_validator(mode="after")
     def _language_from_mime(self) -> CompletionRequest:
@@ -91,6 +102,8 @@ class ContextBudget(BaseModel):
     """At most this many cells on each side, however small they are."""
     include_outputs: bool = False
     output_chars: int = Field(default=400, ge=0)
+    variables_chars: int = Field(default=1500, ge=0)
+    """The kernel's variables, a comment block right before the current cell."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +120,8 @@ class Sampling:
 class FimPrompt:
     """A fill-in-the-middle prompt: the cursor sits between prefix and suffix.
 
-    `above` and `below` are the rendered other cells, in document order.
+    `above` and `below` are the rendered other cells, in document order; `variables` the
+    rendered kernel variables, which go right before the current cell.
     """
 
     prefix: str
@@ -116,11 +130,19 @@ class FimPrompt:
     above: tuple[str, ...] = ()
     below: tuple[str, ...] = ()
     filename: str = ""
+    variables: str = ""
+
+    @property
+    def cell_prefix(self) -> str:
+        """The kernel's variables and the text before the cursor: the current cell's part
+        of the prompt. After the cells above, so that a new summary (each run) leaves the
+        model server's cached prompt of the cells above valid."""
+        return f"{self.variables}\n\n{self.prefix}" if self.variables else self.prefix
 
     @property
     def full_prefix(self) -> str:
-        """The cells above and the text before the cursor."""
-        return "".join(f"{cell}\n\n" for cell in self.above) + self.prefix
+        """The cells above, the kernel's variables and the text before the cursor."""
+        return "".join(f"{cell}\n\n" for cell in self.above) + self.cell_prefix
 
     @property
     def full_suffix(self) -> str:

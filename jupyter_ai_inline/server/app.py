@@ -51,6 +51,11 @@ class JupyterAIInline(ExtensionApp):
     max_tokens = Int(128, config=True, help="Longest suggestion, in tokens.")
     context_above_chars = Int(6000, config=True, help="Characters of the cells above.")
     context_below_chars = Int(2000, config=True, help="Characters of the cells below.")
+    context_variables_chars = Int(
+        1500, config=True,
+        help="Characters of the kernel's variables (names, types, shapes, columns), a comment "
+        "block before the current cell; 0 turns them off for every user.",
+    )  # fmt: skip
     fim_template = Unicode(
         "auto",
         config=True,

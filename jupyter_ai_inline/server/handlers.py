@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..engine import CellText, CompletionRequest, FimPrompt, InlineCompleter
+from ..engine import CellText, CompletionRequest, FimPrompt, InlineCompleter, KernelVariable
 from ..engine.completer import EditorClaim
 from ..engine.config import ModelConfig
 from ..engine.errors import (
@@ -45,6 +45,25 @@ class CellMessage(BaseModel):
         return CellText(kind=self.cell_type, source=self.source, outputs=self.outputs)
 
 
+class VariableMessage(BaseModel):
+    """One variable of the kernel's summary (`kernel_summary.py`), as the browser got it."""
+
+    name: Annotated[str, Field(max_length=256)]
+    text: Annotated[str, Field(max_length=1024)]
+
+    def variable(self) -> KernelVariable:
+        return KernelVariable(name=self.name, text=self.text)
+
+
+BROWSER_BUDGET = {
+    "above_chars", "below_chars", "max_cells", "include_outputs", "output_chars", "variables_chars"
+}  # fmt: skip
+"""The parts of the context budget the browser applies (in the status)."""
+
+MAX_VARIABLES = 1000
+"""More variables than this are left out (the kernel sends its most recent first)."""
+
+
 class RequestMessage(BaseModel):
     type: Literal["request"]
     number: int
@@ -57,13 +76,17 @@ class RequestMessage(BaseModel):
     above: list[CellMessage] = []
     below: list[CellMessage] = []
     """The other cells, nearest first; more than the budget's `max_cells` are left out."""
+    variables: list[VariableMessage] = []
+    """The kernel's variables, most recently defined first."""
 
     def completion_request(self, max_cells: int) -> CompletionRequest:
-        fields = self.model_dump(include=set(CompletionRequest.model_fields) - {"above", "below"})
+        listed = {"above", "below", "variables"}
+        fields = self.model_dump(include=set(CompletionRequest.model_fields) - listed)
         return CompletionRequest(
             **fields,
             above=tuple(cell.cell() for cell in self.above[:max_cells]),
             below=tuple(cell.cell() for cell in self.below[:max_cells]),
+            variables=tuple(v.variable() for v in self.variables[:MAX_VARIABLES]),
         )
 
 
@@ -71,6 +94,15 @@ class WarmMessage(RequestMessage):
     """A cell gained focus: prepare the model server for a request at this cursor."""
 
     type: Literal["warm"]  # type: ignore[assignment]
+
+
+def request_number(message: str | bytes) -> int | None:
+    """The `number` of a malformed request, so that its error ends that request."""
+    try:
+        number = json.loads(message).get("number")
+    except (ValueError, AttributeError):
+        return None
+    return number if type(number) is int else None
 
 
 class CancelMessage(BaseModel):
@@ -167,9 +199,7 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         message["can_warm"] = self.service.warms(self.chosen)
         message["max_message_bytes"] = self.service.admin.max_message_bytes
         message["context"] = self.context_source
-        message["context_budget"] = budget.model_dump(
-            include={"above_chars", "below_chars", "max_cells", "include_outputs", "output_chars"}
-        )
+        message["context_budget"] = budget.model_dump(include=BROWSER_BUDGET)
         self.send(message)
 
     def current_completer(self) -> tuple[InlineCompleter, bool]:
@@ -201,7 +231,10 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            self.reply_error(BadMessage(cut(f"Malformed message: {where}: {first['msg']}", 200)))
+            self.reply_error(
+                BadMessage(cut(f"Malformed message: {where}: {first['msg']}", 200)),
+                request_number(message),
+            )
             return
         if isinstance(parsed, ConfigureMessage):
             self.configure(parsed.settings)

@@ -68,8 +68,12 @@ class CompletionService:
     def config(self, fields: dict[str, Any]) -> ModelConfig:
         """A model configuration from chosen fields: the local model's URL and name where it
         serves them, the administrator's deadlines and FIM template unless the fields set
-        their own."""
-        admin = {**self.admin.deadlines(), "fim_template": self.admin.fim_template}
+        their own; the administrator's budget of kernel variables always."""
+        admin = {
+            **self.admin.deadlines(),
+            "fim_template": self.admin.fim_template,
+            "context_variables_chars": self.admin.context_variables_chars,
+        }
         fields = {**admin, "base_url": None, **fields}
         if self.local is not None and self.serves_locally(fields["backend"], fields["base_url"]):
             fields.update(base_url=self.local.base_url, model=self.local.model_name)

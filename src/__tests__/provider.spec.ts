@@ -1,3 +1,4 @@
+import { DEFAULT_BUDGET } from '../context';
 import { InlineProvider, PROVIDER_ID } from '../provider';
 import {
   chunk,
@@ -87,6 +88,31 @@ describe('InlineProvider', () => {
     const [request] = socket().ofType('request');
     expect(request.above).toEqual([{ cell_type: 'code', source: 'math' }]);
     expect(request.below).toEqual([{ cell_type: 'code', source: 'print(x)' }]);
+  });
+
+  it("sends the kernel's variables of the widget, none when the server takes none", () => {
+    const fake = makeClient();
+    fake.client.connect();
+    fake.socket().open();
+    const variables = [{ name: 'sales', text: 'DataFrame (3, 2): region object, units int64' }];
+    const asked: unknown[] = [];
+    const provider = new InlineProvider(fake.client, undefined, widget => {
+      asked.push(widget);
+      return variables;
+    });
+    const widget = notebookPanel(new FakeEditor());
+    const fetch = () =>
+      void provider.fetch({ text: 'sales.', offset: 6, mimeType: 'text/x-ipython' }, {
+        widget,
+        triggerKind: 1
+      } as any);
+    fetch();
+    expect(asked).toEqual([widget]);
+    expect(fake.socket().ofType('request')[0].variables).toEqual(variables);
+    const budget = { ...DEFAULT_BUDGET, variables_chars: 0 };
+    fake.socket().receive(statusMessage('settings', 'm', 'http://x', { context_budget: budget }));
+    fetch();
+    expect(fake.socket().ofType('request')[1].variables).toBeUndefined();
   });
 
   it('sends a null cell id from a file editor', () => {

@@ -39,6 +39,19 @@ describe('WarmUp', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
+  it("sends the kernel's variables with the warm-up, as a request would", () => {
+    const sent: RequestInput[] = [];
+    const variables = [{ name: 'n', text: 'int = 3' }];
+    const warmUp = new WarmUp({
+      warm: input => sent.push(input),
+      budget: () => DEFAULT_BUDGET,
+      variables: () => variables
+    });
+    warmUp.schedule(notebook(['print(n)']).panel);
+    jest.advanceTimersByTime(WARM_UP_DELAY);
+    expect(sent.map(input => input.variables)).toEqual([variables]);
+  });
+
   it('warms the active cell up once it stayed active for the delay', () => {
     const { sent, warmUp } = setup();
     const { panel } = notebook(['import math', 'x = 1']);

@@ -107,7 +107,7 @@ class LlamaCppBackend(Backend):
 
     def infill_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
         return {
-            "input_prefix": prompt.prefix,
+            "input_prefix": prompt.cell_prefix,
             "input_suffix": prompt.full_suffix,
             "input_extra": [
                 {"filename": f"{prompt.filename or 'cell'} [{number}]", "text": text}
