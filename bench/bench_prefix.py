@@ -155,7 +155,5 @@ if __name__ == "__main__":
     parser.add_argument("--models", type=Path, default=repo / ".venv" / "models")
     parser.add_argument("--pairs", type=int, default=12)
     parser.add_argument("--quick", action="store_true", help="2 pairs")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        arguments.pairs = 2
+    arguments = harness.parse_args(parser, None, {"pairs": 2}, "2 pairs; the numbers mean little")
     asyncio.run(main(arguments))
