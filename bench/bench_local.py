@@ -581,12 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = harness.parse_args(
         parser, argv, QUICK, "a smoke test of every section; the numbers mean nothing"
     )
-    clock = harness.Run.start()
-    numbers = asyncio.run(run(args))
-    print()
-    runtime, others = clock.report()
-    harness.save_json(args.json, numbers | {"runtime_s": runtime, "others_cpu_s": others})
-    return 0
+    return harness.run_and_report(run, lambda _: print(), args)
 
 
 if __name__ == "__main__":

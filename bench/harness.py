@@ -10,7 +10,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +153,22 @@ def parse_args(
         args = parser.parse_args(argv)
         print(f"# Quick run: {banner}\n")
     return args
+
+
+def run_and_report(
+    run: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]],
+    report: Callable[[dict[str, Any]], None],
+    args: argparse.Namespace,
+    noisy: str = "these numbers are noisy",
+) -> int:
+    """A benchmark's run: its numbers printed by `report`, the CPU time of other processes and
+    the runtime, and the lot in `args.json` (`--json`, if given)."""
+    clock = Run.start()
+    numbers = asyncio.run(run(args))
+    report(numbers)
+    runtime, others = clock.report(noisy)
+    save_json(args.json, numbers | {"runtime_s": runtime, "others_cpu_s": others})
+    return 0
 
 
 def save_json(path: Path | None, numbers: Mapping[str, Any]) -> None:

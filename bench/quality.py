@@ -613,12 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = harness.parse_args(
         parser, argv, QUICK, "a smoke test on a few tasks; the numbers mean little"
     )
-    clock = harness.Run.start()
-    numbers = asyncio.run(run(args))
-    report(numbers)
-    runtime, others = clock.report("the times are noisy")
-    harness.save_json(args.json, numbers | {"runtime_s": runtime, "others_cpu_s": others})
-    return 0
+    return harness.run_and_report(run, report, args, "the times are noisy")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { CompletionClient } from './client';
 import { completionsUrl } from './socket';
+import { KernelVariables, sessionOf } from './kernel';
 import { InlineProvider } from './provider';
-import { bindSettings, PLUGIN_ID } from './settings';
+import { bindSettings, kernelVariablesOn, PLUGIN_ID } from './settings';
 import { InlineStatus, StatusWidget } from './status';
-import { watchCells, WarmUp } from './warmup';
+import { IShellLike, watchCells, WarmUp } from './warmup';
 
 /**
  * Streams ghost-text completions from the jupyter-ai-inline server extension into
@@ -37,16 +38,34 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     const status = new InlineStatus(client);
 
-    // Registered during activation: the inline completer reads its providers on `restored`.
-    manager.registerInlineProvider(new InlineProvider(client));
+    // The running kernel's variables: on unless the user or the server's budget says no.
+    let kernelVariablesWanted = true;
+    const kernels = new KernelVariables({
+      enabled: () => kernelVariablesWanted && client.contextBudget.variables_chars !== 0
+    });
 
-    // Warm the model up for the cell the user stops at.
+    // Registered during activation: the inline completer reads its providers on `restored`.
+    manager.registerInlineProvider(new InlineProvider(client, undefined, kernels.variablesOf));
+
+    // Warm the model up for the cell the user stops at, and again when its kernel's
+    // variables change (the prompt changed with them).
     const warmUp = new WarmUp({
       warm: input => client.warm(input),
       budget: () => client.contextBudget,
+      variables: kernels.variablesOf,
       current: () => app.shell.currentWidget
     });
     watchCells(app.shell, warmUp);
+    kernels.changed.connect((_, session) => {
+      const current = app.shell.currentWidget;
+      if (sessionOf(current) === session) {
+        warmUp.schedule(current);
+      }
+    });
+    // Follow the kernel of the notebook or console the user turns to.
+    (app.shell as IShellLike).currentChanged?.connect(() =>
+      kernels.variablesOf(app.shell.currentWidget)
+    );
 
     if (statusBar) {
       const openSettings = () => {
@@ -61,9 +80,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     // Connect once the settings are known, so that `configure` precedes the first request.
-    void bindSettings(settingRegistry, settings => client.configure(settings)).then(() =>
-      client.connect()
-    );
+    void bindSettings(settingRegistry, settings => client.configure(settings)).then(loaded => {
+      const follow = () => {
+        kernelVariablesWanted = kernelVariablesOn((loaded?.composite ?? {}) as any);
+      };
+      follow();
+      loaded?.changed.connect(follow);
+      client.connect();
+    });
   }
 };
 

@@ -32,6 +32,11 @@ export function toServerSettings(composite: { [key: string]: unknown }): IServer
   };
 }
 
+/** Whether to send the kernel's variables (the `kernelVariables` setting, on by default). */
+export function kernelVariablesOn(composite: { [key: string]: unknown }): boolean {
+  return composite.kernelVariables !== false;
+}
+
 /** Send the settings now and after each change; falls back to server defaults on failure. */
 export async function bindSettings(
   registry: ISettingRegistry,

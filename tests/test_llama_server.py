@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import os
-import re
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,6 +44,7 @@ from tests.support.completion import IN_A_CELL, inline_request  # noqa: E402
 from tests.support.llama_slots import (  # noqa: E402
     STOPPED_EARLY,
     predicted_tokens,
+    prompt_tokens,
     slots,
     wait_until_idle,
 )
@@ -508,14 +508,6 @@ async def test_the_qwen_fim_markers_are_single_special_tokens_and_raw_fim_stream
 def long_code(lines: int, seed: str) -> str:
     """About 30 characters of distinct Python per line."""
     return "".join(f"{seed}_{i} = measure({i}, scale={i % 7})\n" for i in range(lines))
-
-
-async def prompt_tokens(base_url: str) -> int:
-    async with httpx.AsyncClient(timeout=5) as client:
-        text = (await client.get(f"{base_url}/metrics")).text
-    match = re.search(r"^llamacpp:prompt_tokens_total (\S+)", text, re.M)
-    assert match, "no prompt_tokens_total in /metrics"
-    return int(float(match.group(1)))
 
 
 async def test_a_warm_up_caches_the_prompt_and_yields_its_slot_to_a_suggestion(

@@ -34,11 +34,21 @@ async def wait_until_idle(base_url: str, timeout: float = 20.0) -> float:
     return await until(lambda: idle(base_url), timeout, IDLE_POLL_SECONDS, what)
 
 
-async def predicted_tokens(base_url: str) -> int:
-    """Tokens generated since the server started, over all requests (needs `--metrics`)."""
+async def metric(base_url: str, name: str) -> int:
+    """A counter of llama-server's `/metrics` (needs `--metrics`), e.g. `prompt_tokens_total`."""
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.get(f"{base_url}/metrics")
         response.raise_for_status()
-    match = re.search(r"^llamacpp:tokens_predicted_total (\d+)", response.text, re.M)
-    assert match, "no tokens_predicted_total in /metrics"
-    return int(match.group(1))
+    match = re.search(rf"^llamacpp:{name} (\S+)", response.text, re.M)
+    assert match, f"no {name} in /metrics"
+    return int(float(match.group(1)))
+
+
+async def predicted_tokens(base_url: str) -> int:
+    """Tokens generated since the server started, over all requests."""
+    return await metric(base_url, "tokens_predicted_total")
+
+
+async def prompt_tokens(base_url: str) -> int:
+    """Prompt tokens evaluated since the server started (those from the cache not counted)."""
+    return await metric(base_url, "prompt_tokens_total")
