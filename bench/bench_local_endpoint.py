@@ -17,7 +17,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -37,9 +37,12 @@ RECEIVE_TIMEOUT = 30.0  # s, one websocket message
 
 
 @contextlib.asynccontextmanager
-async def jupyter_server(llama_url: str, workdir: Path) -> AsyncIterator[str]:
-    """Run Jupyter with our extension talking to `llama_url`; yield its base URL. The
-    process is terminated on the way out, whatever happened."""
+async def jupyter_server(
+    llama_url: str, workdir: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[str]:
+    """Run Jupyter with our extension talking to `llama_url` (and `env` added to the
+    environment); yield its base URL. The process is terminated on the way out, whatever
+    happened."""
     dirs = {name: workdir / name for name in ("root", "config", "data", "runtime")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
@@ -48,6 +51,7 @@ async def jupyter_server(llama_url: str, workdir: Path) -> AsyncIterator[str]:
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
         "JUPYTER_DATA_DIR": str(dirs["data"]),
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        **(env or {}),
     }
     port = free_port()
     command = [
@@ -110,9 +114,12 @@ class Tab(Client):
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def opened(cls, jupyter_url: str, max_tokens: int) -> AsyncIterator[Tab]:
+    async def opened(
+        cls, jupyter_url: str, max_tokens: int, until_mode: bool = True
+    ) -> AsyncIterator[Tab]:
         """Connect, set `maxTokens`, and wait until the status names the llama.cpp mode
-        (the extension probes it), so no timed request waits for the probe."""
+        (the extension probes it), so no timed request waits for the probe; a model server
+        that answers no probe (busy) has none: `until_mode=False`."""
         ws_url = jupyter_url.replace("http", "ws", 1) + "/" + WEBSOCKET_PATH
         connection = await asyncio.wait_for(
             websocket_connect(HTTPRequest(ws_url, headers=AUTH)), RECEIVE_TIMEOUT
@@ -120,7 +127,8 @@ class Tab(Client):
         tab = cls(connection, RECEIVE_TIMEOUT)
         try:
             tab.send(type="configure", settings={"maxTokens": max_tokens})
-            await asyncio.wait_for(tab.until_mode(), RECEIVE_TIMEOUT)
+            if until_mode:
+                await asyncio.wait_for(tab.until_mode(), RECEIVE_TIMEOUT)
             yield tab
         finally:
             tab.close()

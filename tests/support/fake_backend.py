@@ -397,6 +397,14 @@ class FakeBackend:
                 return
             await asyncio.sleep(min(POLL, remaining))
 
+    async def _prepare(self, request: web.BaseRequest, resp: web.StreamResponse) -> None:
+        """Send the headers; a client that left while its request queued is gone."""
+        self._check(request)
+        try:
+            await resp.prepare(request)
+        except ConnectionError as exc:
+            raise _Gone(client=True) from exc
+
     async def _write(self, request: web.BaseRequest, resp: web.StreamResponse, data: bytes) -> None:
         self._check(request)
         try:
@@ -475,7 +483,7 @@ class FakeBackend:
             if stream or self.hang or self.malformed == "truncated":
                 resp = web.StreamResponse(headers={"Cache-Control": "no-cache"})
                 resp.content_type = api.content_type if stream else "application/json"
-                await resp.prepare(request)
+                await self._prepare(request, resp)
             if self.hang:
                 await self._pause(request, None)
             await self._pause(request, self.first_token_delay)
