@@ -20,6 +20,7 @@ from jupyter_ai_inline.engine.backends import ollama as ollama_module
 from jupyter_ai_inline.engine.backends import openai as openai_module
 from jupyter_ai_inline.engine.config import ModelConfig
 from tests.support.fake_backend import FakeBackend
+from tests.support.mock_transport import EVENT_STREAM, mock
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,7 +49,6 @@ MODELS = {
     "codestral": "mistralai/Codestral-22B-v0.1",
 }
 
-EVENT_STREAM = {"content-type": "text/event-stream"}
 DONE = b'data: {"choices": [{"text": "x", "finish_reason": "stop"}]}\n\ndata: [DONE]\n\n'
 
 
@@ -57,16 +57,6 @@ def forget_servers() -> None:
     openai_module._chat_only.clear()
     openai_module._raw_fim.clear()
     ollama_module._takes_suffix.clear()
-
-
-def mock(answer):
-    sent: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answer(request)
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handle)), sent
 
 
 def vllm(request: httpx.Request) -> httpx.Response:

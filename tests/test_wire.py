@@ -16,27 +16,11 @@ from jupyter_ai_inline.engine import (
     Sampling,
 )
 from jupyter_ai_inline.engine.backends import openai as openai_module
+from tests.support.mock_transport import EVENT_STREAM, mock, sse
 
 pytestmark = pytest.mark.asyncio
 
 PROMPT = FimPrompt(prefix="def f(", suffix=")\n", above=("import os",), filename="n.ipynb")
-
-
-EVENT_STREAM = {"content-type": "text/event-stream"}
-
-
-def sse(*events: dict) -> bytes:
-    return b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
-
-
-def mock(answer):
-    sent: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answer(request)
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handle)), sent
 
 
 async def text_of(backend) -> str:
