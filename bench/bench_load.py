@@ -1,6 +1,6 @@
 """Many users, one inference server: a JupyterHub-like load, ours beside Jupyter AI 2's.
 
-    python bench/bench_load.py            # 1, 8, 32, 64 users over 4 Jupyter servers (~5 min)
+    python bench/bench_load.py            # 1, 8, 32, 64 users over 4 Jupyter servers (~11 min)
     python bench/bench_load.py --quick    # 1 and 8 users over 2 servers, for CI
 
 1. Typing users. One `llama-server --parallel 8 --metrics` (the tiny random-weight FIM model
@@ -13,11 +13,15 @@ types `--bursts` bursts of keystrokes, the gaps drawn as a typist's (lognormal, 
 150 ms), with a think pause between bursts. As JupyterLab's inline completer does, a
 keystroke sends a request when no other follows within the provider's debounce (its default:
 ours 200 ms, Jupyter AI's 250 ms); a newer request supersedes the older one: ours cancels its
-generation, Jupyter AI's runs to its end (it has no cancellation). Both arms type the same
-keystrokes at the same times. Reported per arm and user count: requests sent, the time from
-the last keystroke of a burst to its first text (debounce included) p50 / p99, tokens the
-model server generated (`tokens_predicted_total`) per token shown (the last request's
-suggestion, counted by `/tokenize`), failures.
+generation, Jupyter AI's runs to its end (it has no cancellation); ours also cancels at the
+first keystroke that none of its suggestions so far can start with, as the browser does.
+Both arms type the same keystrokes at the same times. Reported per arm and user count:
+requests sent (and cancelled at a keystroke), the time from the last keystroke of a burst to
+its first text (debounce included) p50 / p99, tokens the model server generated
+(`tokens_predicted_total`) per token shown (the last request's suggestion, counted by
+`/tokenize`), failures. Then the same on a fake model server paced as a GPU's slots are under
+load (8 slots, 20 ms a token, the rest queued; its token is one character), where a
+generation takes longer than the gaps between keystrokes.
 
 2. A busy model server. A fake model server answers every generation with 429 and
 `Retry-After: 2`; users type on one Jupyter server for a while: the requests the users'
@@ -99,17 +103,34 @@ class UserResult:
     first_text_s: list[float] = field(default_factory=list)  # per burst, from its last key
     shown: list[str] = field(default_factory=list)  # per burst, the last request's text
     errors: list[str] = field(default_factory=list)
+    cancels: int = 0  # requests cancelled at a keystroke that left every suggestion
+
+
+@dataclass
+class Answer:
+    """What a tab received for one request."""
+
+    tokens: list[str] | None = None
+    first: float | None = None  # the loop's clock at its first text
+    done: int = 0
+    error: str | None = None
+    cancelled: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Typist:
-    """One user's tab: ours or Jupyter AI's websocket, the same typing on both."""
+    """One user's tab: ours or Jupyter AI's websocket, the same typing on both. A reader
+    task files every reply under its request, as the browser's client does."""
 
     def __init__(self, arm: str, tab: Client, number: int) -> None:
         self.arm, self.tab, self.number = arm, tab, number
         self.sent = 0
+        self.cancels = 0
+        self.answers: dict[int, Answer] = {}
 
     def send(self, prefix: str) -> int:
         self.sent += 1
+        self.answers[self.sent] = Answer()
         fields = {
             "prefix": prefix,
             "suffix": "\n",
@@ -123,62 +144,100 @@ class Typist:
             self.tab.send(**request(self.sent, stream=True, **fields))
         return self.sent
 
-    async def outcome(self, number: int) -> tuple[float | None, str, str | None]:
-        """Wait for request `number` to end: when its first text came (the loop's clock), its
-        first suggestion's text, its error title. Replies to older requests are skipped."""
-        first: float | None = None
-        suggestions: int | None = None
-        done = 0
-        tokens: list[str] = []
-        while suggestions is None or done < suggestions:
-            message = await self.tab.receive()
-            if message.get("reply_to") != number:
-                continue  # an older request's, or a status
+    def typed(self, number: int, typed: str) -> None:
+        """A keystroke after request `number`, `typed` since its prefix: ours cancels it when
+        none of its suggestions so far can start with that (`src/provider.ts` does the same);
+        Jupyter AI's has no cancellation."""
+        answer = self.answers[number]
+        if self.arm != "ours" or answer.ended.is_set() or answer.cancelled or not answer.tokens:
+            return
+        texts = [self.tab.texts.get(token, "") for token in answer.tokens]
+        if all(not t.startswith(typed) and not typed.startswith(t) for t in texts):
+            answer.cancelled = True
+            self.cancels += 1
+            self.tab.send(type="cancel", number=number)
+
+    async def read(self) -> None:
+        """File replies until the socket closes (the reader is cancelled on the way out)."""
+        while True:
+            try:
+                message = await self.tab.receive()
+            except asyncio.TimeoutError:
+                continue  # a quiet socket
+            except AssertionError:
+                return  # closed
+            answer = self.answers.get(message.get("reply_to"))
+            if answer is None or answer.ended.is_set():
+                continue  # a status, or after the end
             if message.get("error"):
-                return first, "", message["error"].get("title", "error")[:80]
-            if "list" in message:
-                tokens = [item["token"] for item in message["list"]["items"]]
-                suggestions = len(tokens)
+                answer.error = message["error"].get("title", "error")[:80]
+            elif "list" in message:
+                answer.tokens = [item["token"] for item in message["list"]["items"]]
             elif "response" in message:
                 text = message["response"]["insertText"]
-                if first is None and (text or message.get("done")):
-                    first = asyncio.get_running_loop().time()
-                done += bool(message.get("done"))
-        return first, self.tab.texts.get(tokens[0], "") if tokens else "", None
+                if answer.first is None and (text or message.get("done")):
+                    answer.first = asyncio.get_running_loop().time()
+                answer.done += bool(message.get("done"))
+            if answer.error or (answer.tokens is not None and answer.done >= len(answer.tokens)):
+                answer.ended.set()
+
+    async def outcome(self, number: int) -> tuple[float | None, str, str | None]:
+        """Wait for request `number` to end: when its first text came (the loop's clock), its
+        first suggestion's text, its error title."""
+        answer = self.answers[number]
+        await asyncio.wait_for(answer.ended.wait(), RECEIVE_TIMEOUT)
+        text = self.tab.texts.get(answer.tokens[0], "") if answer.tokens else ""
+        return answer.first, text, answer.error
 
 
 @contextlib.asynccontextmanager
 async def typist(arm: str, url: str, number: int, busy: bool) -> AsyncIterator[Typist]:
-    if arm == "ours":
-        async with Tab.opened(url, MAX_TOKENS, until_mode=not busy) as tab:
-            yield Typist(arm, tab, number)
-        return
-    ws_url = url.replace("http", "ws", 1) + "/api/ai/completion/inline"
-    socket = await asyncio.wait_for(
-        websocket_connect(HTTPRequest(ws_url, headers=AUTH)), RECEIVE_TIMEOUT
-    )
-    tab = Client(socket, RECEIVE_TIMEOUT)
-    try:
-        yield Typist(arm, tab, number)
-    finally:
-        tab.close()
+    """A tab of one arm with its reader running."""
+    async with contextlib.AsyncExitStack() as stack:
+        if arm == "ours":
+            tab: Client = await stack.enter_async_context(
+                Tab.opened(url, MAX_TOKENS, until_mode=not busy)
+            )
+        else:
+            ws_url = url.replace("http", "ws", 1) + "/api/ai/completion/inline"
+            socket = await asyncio.wait_for(
+                websocket_connect(HTTPRequest(ws_url, headers=AUTH)), RECEIVE_TIMEOUT
+            )
+            tab = Client(socket, RECEIVE_TIMEOUT)
+            stack.callback(tab.close)
+        one = Typist(arm, tab, number)
+        reader = asyncio.create_task(one.read())
+        try:
+            yield one
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
 
 async def type_along(typist: Typist, bursts: list[Burst], think: list[float]) -> UserResult:
-    """Type the bursts, each line from its start, as the plan says; a think pause after each."""
+    """Type the bursts, each line from its start, as the plan says (every keystroke, and the
+    requests the debounce lets through); a think pause after each."""
     result = UserResult()
     loop = asyncio.get_running_loop()
     for plan, pause in zip(bursts, think, strict=True):
         started = loop.time()
-        number = 0
-        for at, typed in plan.sends:
+        events = sorted(
+            [(at, 1, typed) for typed, at in enumerate(plan.keys, start=1)]
+            + [(at, 0, typed) for at, typed in plan.sends]
+        )
+        number, sent_at = 0, 0
+        for at, is_key, typed in events:
             await asyncio.sleep(max(started + at - loop.time(), 0))
-            number = typist.send(LINE[:typed])
+            if not is_key:
+                number, sent_at = typist.send(LINE[:typed]), typed
+            elif number:
+                typist.typed(number, LINE[sent_at:typed])
         last_key = started + plan.keys[-1]
         try:
             first, text, error = await typist.outcome(number)
-        except (AssertionError, asyncio.TimeoutError) as exc:
-            first, text, error = None, "", type(exc).__name__
+        except asyncio.TimeoutError:
+            first, text, error = None, "", "no answer in time"
         if error:
             result.errors.append(error)
         elif first is not None:
@@ -186,6 +245,7 @@ async def type_along(typist: Typist, bursts: list[Burst], think: list[float]) ->
             result.shown.append(text)
         await asyncio.sleep(pause)
     result.requests = typist.sent
+    result.cancels = typist.cancels
     return result
 
 
@@ -288,6 +348,7 @@ async def load(arm: str, urls: list[str], meter: Meter, users: int, args) -> dic
         "servers": len(urls),
         "bursts": len(times) + sum(errors.values()),
         "requests": sum(r.requests for r in results),
+        "cancelled_at_a_key": sum(r.cancels for r in results),
         "first_text_p50_ms": harness.percentile(times, 50),
         "first_text_p99_ms": harness.percentile(times, 99),
         "tokens_generated": generated,
@@ -404,14 +465,16 @@ def failed(errors: dict[str, int]) -> str:
 
 def typing_table(rows: list[dict[str, Any]]) -> str:
     headers = [
-        "users", "Jupyter servers", "client", "requests", "last key to first text p50 ms",
+        "users", "Jupyter servers", "client", "requests", "cancelled at a keystroke",
+        "last key to first text p50 ms",
         "p99 ms", "tokens generated", "tokens shown", "generated/shown", "failed",
     ]  # fmt: skip
     return harness.markdown_table(
         headers,
         [
             [
-                r["users"], r["servers"], ARMS[r["arm"]], r["requests"], r["first_text_p50_ms"],
+                r["users"], r["servers"], ARMS[r["arm"]], r["requests"], r["cancelled_at_a_key"],
+                r["first_text_p50_ms"],
                 r["first_text_p99_ms"], r["tokens_generated"], r["tokens_shown"],
                 f"{r['tokens_generated'] / max(r['tokens_shown'], 1):.1f}", failed(r["errors"]),
             ]

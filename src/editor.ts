@@ -38,7 +38,7 @@ export function textAtCursor(editor: IEditor): { text: string; offset: number } 
 }
 
 /** Why the user left a completion. */
-export type Dismissal = 'escape' | 'cursor' | 'focus';
+export type Dismissal = 'escape' | 'cursor' | 'focus' | 'typed';
 
 export interface ITarget {
   /** The document's path, `null` when the widget has none. */
@@ -112,11 +112,14 @@ export function languageOf(mime: string | undefined, kernelLanguage: string | nu
  * presses Escape, moves the cursor to another line or before `start`, selects text, or the
  * editor loses focus (to anything but the inline completer's own widget). Mirrors when
  * JupyterLab's inline completer drops its suggestions. Typing forward is left to the next
- * fetch, which supersedes this one (or types along).
+ * fetch, which supersedes this one (or types along), unless `diverged` says that what was
+ * typed can no longer be the start of the suggestions ('typed'; checked once the keystroke's
+ * text is in the model).
  */
 export function watchDismissal(
   editor: IEditor,
-  onDismiss: (why: Dismissal) => void
+  onDismiss: (why: Dismissal) => void,
+  diverged?: () => boolean
 ): IDisposable {
   const start = editor.getCursorPosition();
   const host = editor.host;
@@ -133,6 +136,8 @@ export function watchDismissal(
     const selecting = from.line !== to.line || from.column !== to.column;
     if (selecting || to.line !== start.line || to.column < start.column) {
       dismiss('cursor');
+    } else if (diverged) {
+      setTimeout(() => diverged() && dismiss('typed'), 0);
     }
   };
   const onKeydown = (event: KeyboardEvent) => {

@@ -125,8 +125,12 @@ export class InlineProvider implements IInlineCompletionProvider {
     target: IEditor | null
   ): Promise<IInlineCompletionList> {
     const handle = this._client.request(input);
+    // Typing what none of its suggestions can start with ends the generation at once (a
+    // shared model server gets its slot back before the next fetch supersedes it).
+    let diverged = () => false;
     if (target) {
-      const watcher = watchDismissal(target, () => this._client.cancel(handle.number));
+      const cancel = () => this._client.cancel(handle.number);
+      const watcher = watchDismissal(target, cancel, () => diverged());
       void handle.finished.then(() => watcher.dispose());
     }
     const list = await handle.reply;
@@ -136,6 +140,10 @@ export class InlineProvider implements IInlineCompletionProvider {
     const suggestions = list.items.map(item => new Suggestion(item.insertText, !item.token));
     const entry = this.cache.add(editor, key, suggestions);
     const live = liveTyped(target, entry, '');
+    diverged = () => {
+      const typed = live();
+      return suggestions.every(s => !s.text.startsWith(typed) && (s.done || !typed.startsWith(s.text)));
+    };
     list.items.forEach((item, i) => {
       if (item.token) {
         this._followers.set(item.token, {

@@ -295,6 +295,28 @@ describe('InlineProvider type along and cache', () => {
     expect(socket().ofType('cancel')).toEqual([]);
   });
 
+  it('cancels a running generation as soon as the typed text cannot start any suggestion', async () => {
+    const { fetch, editor, requests, socket } = typing();
+    void fetch();
+    const [request] = requests();
+    socket().receive(reply(request.number, ['a', 'b']));
+    await flush();
+    socket().receive(chunk(request.number, 'a', 'tu'));
+    socket().receive(chunk(request.number, 'b', 'x = 1', true));
+    await settle();
+    editor.type('t'); // along the first
+    await settle();
+    editor.type('ur'); // beyond what the first has so far: it may still get there
+    await settle();
+    socket().receive(chunk(request.number, 'a', 'turn'));
+    await settle();
+    expect(socket().ofType('cancel')).toEqual([]);
+    editor.type('q'); // 'turq': neither can start so any more
+    await settle();
+    expect(socket().ofType('cancel')).toEqual([{ type: 'cancel', number: request.number }]);
+    expect(requests().length).toBe(1); // the next fetch asks again, as before
+  });
+
   it('leaves no streamed piece for JupyterLab to draw whole once the user typed part of it', async () => {
     const { fetch, requests, socket, provider } = typing();
     const first = fetch();

@@ -19,7 +19,16 @@ test('JupyterLab: after a cell ran, the prompt holds the kernel variables', asyn
     201
   );
   try {
-    await page.goto(`${BASE}/lab/tree/${name}`);
+    // A workspace of its own: no notebook of another test restored beside it.
+    await page.goto(`${BASE}/lab/workspaces/${name.replace('.ipynb', '')}/tree/${name}`);
+    // Run only once the kernel is up: a cell run before that may never run.
+    await page.waitForFunction(
+      () =>
+        (window as any).jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel
+          ?.status === 'idle',
+      undefined,
+      { timeout: 30000 }
+    );
     const cells = page.locator('.jp-NotebookPanel .jp-Cell');
     await cells.nth(0).locator('.cm-content').click();
     await page.keyboard.press('Shift+Enter');
