@@ -255,12 +255,9 @@ def model_path(given: Path | None) -> Path:
 def jupyter_lab(workdir: Path, setting: str, model: Path, token: str) -> Iterator[str]:
     """`jupyter lab` of this Python with our extension and the managed model; its URL. The
     process (and with it the llama-server) is stopped on the way out, whatever happened."""
-    dirs = {
-        name: workdir / name
-        for name in ("root", "config", "data", "runtime", "settings", "workspaces")
-    }
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
+    dirs, env = harness.isolated_jupyter(
+        workdir, "config", "data", "runtime", "settings", "workspaces"
+    )
     extensions = {"jupyter_ai_inline": True}
     disabled = {"@jupyterlab/apputils-extension:announcements": True}
     if setting == "default":
@@ -269,14 +266,6 @@ def jupyter_lab(workdir: Path, setting: str, model: Path, token: str) -> Iterato
     (dirs["config"] / "labconfig").mkdir(exist_ok=True)
     page_config = {"disabledExtensions": disabled}
     (dirs["config"] / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-        "JUPYTER_DATA_DIR": str(dirs["data"]),
-        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
-        "JUPYTERLAB_SETTINGS_DIR": str(dirs["settings"]),
-        "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
-    }
     port = free_port()
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",

@@ -24,6 +24,7 @@ import httpx
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from bench.harness import isolated_jupyter
 from jupyter_ai_inline.local import die_with_parent, free_port
 from jupyter_ai_inline.server.app import WEBSOCKET_PATH
 from tests.support.poll import until
@@ -43,16 +44,8 @@ async def jupyter_server(
     """Run Jupyter with our extension talking to `llama_url` (and `env` added to the
     environment); yield its base URL. The process is terminated on the way out, whatever
     happened."""
-    dirs = {name: workdir / name for name in ("root", "config", "data", "runtime")}
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-        "JUPYTER_DATA_DIR": str(dirs["data"]),
-        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
-        **(env or {}),
-    }
+    dirs, isolated = isolated_jupyter(workdir, "config", "data", "runtime")
+    env = {**isolated, **(env or {})}
     port = free_port()
     command = [
         sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",

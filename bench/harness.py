@@ -155,6 +155,27 @@ def parse_args(
     return args
 
 
+JUPYTER_DIRS = {
+    "config": "JUPYTER_CONFIG_DIR",
+    "data": "JUPYTER_DATA_DIR",
+    "runtime": "JUPYTER_RUNTIME_DIR",
+    "settings": "JUPYTERLAB_SETTINGS_DIR",
+    "workspaces": "JUPYTERLAB_WORKSPACES_DIR",
+}
+"""Jupyter's own folders and the variables that move them."""
+
+
+def isolated_jupyter(workdir: Path, *names: str) -> tuple[dict[str, Path], dict[str, str]]:
+    """Throw-away folders under `workdir` for a Jupyter process (`root` and the `names` of
+    JUPYTER_DIRS), created, and the environment that points Jupyter at them, so that no
+    setting of the user's (a Jupyter AI completions model, a saved workspace) is read."""
+    dirs = {name: workdir / name for name in ("root", *names)}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    env = {JUPYTER_DIRS[name]: str(dirs[name]) for name in names}
+    return dirs, {**os.environ, **env}
+
+
 def run_and_report(
     run: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]],
     report: Callable[[dict[str, Any]], None],
