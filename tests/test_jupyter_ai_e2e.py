@@ -114,7 +114,8 @@ async def test_streams_through_jupyter_ai_websocket(
         )
         assert {chunk["response"]["token"] for chunk in chunks} == set(tokens)
         finals = sorted(chunk["response"]["insertText"] for chunk in chunks if chunk["done"])
-        assert finals == ["", "groupby('region')"]  # the duplicate ends empty
+        # the second ends empty if the first ended before it (tests/test_providers.py)
+        assert finals[-1] == "groupby('region')" and set(finals) <= {"", "groupby('region')"}
         assert all(chunk["error"] is None for chunk in chunks)
         assert backend.requests[0].body["model"] == "coder"
 

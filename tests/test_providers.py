@@ -1,6 +1,7 @@
 """The Jupyter AI providers called as Jupyter AI calls them, against the fake server."""
 
 import asyncio
+import contextvars
 import functools
 
 import pytest
@@ -109,6 +110,33 @@ async def test_a_new_request_for_the_cell_supersedes_the_old_one(fake: FakeBacke
     old_generations = [g for g in fake.generations if g.body["prompt"].startswith("def")]
     assert old_generations[0].disconnected and old_generations[0].tokens_sent < 5
     assert all(g.tokens_sent == 0 for g in old_generations[1:])  # was queued, never ran
+
+
+GREEDY = contextvars.ContextVar("greedy", default=False)
+"""Whether the fake's handler task serves the first (greedy, unseeded) suggestion."""
+
+
+@pytest.mark.parametrize("greedy_ends", ["first", "last"])
+async def test_only_a_later_duplicate_ends_empty(fake: FakeBackend, greedy_ends: str) -> None:
+    """Two suggestions with the same text: the second becomes empty when the first ended
+    before it, and the first (the ghost text a user sees at first) keeps its text when the
+    second ended first."""
+
+    def tokens(path: str, body: dict) -> list[str]:
+        GREEDY.set((body.get("options") or {}).get("seed") is None)
+        return ["same", " text"]
+
+    pause = fake._pause
+
+    async def greedy_paced(request, seconds):
+        slow = GREEDY.get() == (greedy_ends == "last")
+        await pause(request, (seconds or 0) + (0.1 if slow else 0))
+
+    fake.tokens, fake._pause = tokens, greedy_paced
+    first, chunks = await stream(ollama(fake, suggestions=2), request(1))
+    finals = {c.response.token: c.response.insertText for c in chunks if c.done}
+    by_index = [finals[item.token] for item in first.list.items]
+    assert by_index == (["same text", ""] if greedy_ends == "first" else ["same text"] * 2)
 
 
 async def test_other_cells_are_not_superseded(fake: FakeBackend) -> None:

@@ -187,8 +187,10 @@ class InlineCompleter:
                             yield SuggestionUpdate(i, result.text)
                         continue
                     text = process(raw[i], request.prefix, request.suffix, final=True).text
-                    if text in finished.values():
-                        text = ""  # a duplicate of a finished suggestion
+                    if any(j < i and text == done for j, done in finished.items()):
+                        # a duplicate of an earlier suggestion; never the one a user may be
+                        # looking at (the first), whichever ends first
+                        text = ""
                     finished[i] = text
                     error = _readable(item.error)
                     if error is not None:
