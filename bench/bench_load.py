@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import json
 import math
 import random
 import sys
@@ -42,9 +41,8 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -57,7 +55,7 @@ from jupyter_ai_inline.local import LocalLlamaServer  # noqa: E402
 from tests.support.completion import request  # noqa: E402
 from tests.support.fake_backend import FakeBackend  # noqa: E402
 from tests.support.gguf_fim_model import write_fim_model  # noqa: E402
-from tests.support.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
+from tests.support.llama_slots import predicted_tokens, token_count, wait_until_idle  # noqa: E402
 from tests.support.poll import until  # noqa: E402
 from tests.support.ws_client import Client  # noqa: E402
 
@@ -281,20 +279,17 @@ async def users_typing(
         )
 
 
-class Meter:
+class Meter(Protocol):
     """A model server's counts: tokens generated so far, idle, tokens of shown texts."""
 
-    async def generated(self) -> int:
-        raise NotImplementedError
+    async def generated(self) -> int: ...
 
-    async def idle(self) -> None:
-        raise NotImplementedError
+    async def idle(self) -> None: ...
 
-    async def shown(self, texts: Sequence[str]) -> int:
-        raise NotImplementedError
+    async def shown(self, texts: Sequence[str]) -> int: ...
 
 
-class LlamaMeter(Meter):
+class LlamaMeter:
     """llama-server's `/metrics` and `/tokenize`."""
 
     def __init__(self, url: str) -> None:
@@ -307,15 +302,10 @@ class LlamaMeter(Meter):
         await wait_until_idle(self.url, IDLE_TIMEOUT)
 
     async def shown(self, texts: Sequence[str]) -> int:
-        total = 0
-        async with httpx.AsyncClient(timeout=10) as client:
-            for text in filter(None, texts):
-                response = await client.post(f"{self.url}/tokenize", json={"content": text})
-                total += len(response.raise_for_status().json()["tokens"])
-        return total
+        return await token_count(self.url, texts)
 
 
-class FakeMeter(Meter):
+class FakeMeter:
     """The paced fake model server: its token is one character."""
 
     def __init__(self, fake: FakeBackend) -> None:
@@ -357,11 +347,9 @@ async def load(arm: str, urls: list[str], meter: Meter, users: int, args) -> dic
     }
 
 
-def jupyter_ai_config(workdir: Path, llama_url: str) -> None:
+def jupyter_ai_config(workdir: Path, llama_url: str) -> dict[str, Any]:
     """Jupyter AI 2's completions model on `llama_url`, its files in `workdir`."""
-    config = workdir / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    settings = {
+    return {
         "AiExtension": {
             "default_completions_model": JUPYTER_AI_MODEL,
             "default_api_keys": {"OPENAI_API_KEY": "unused"},  # llama-server takes none
@@ -374,7 +362,6 @@ def jupyter_ai_config(workdir: Path, llama_url: str) -> None:
             "schema_path": str(workdir / "jupyter_ai" / "config_schema.json"),
         },
     }
-    (config / "jupyter_server_config.json").write_text(json.dumps(settings, indent=2))
 
 
 @contextlib.asynccontextmanager
@@ -382,9 +369,10 @@ async def jupyter_servers(llama_url: str, work: Path, count: int) -> AsyncIterat
     async with contextlib.AsyncExitStack() as stack:
         urls = []
         for i in range(count):
-            jupyter_ai_config(work / f"jupyter-{i}", llama_url)
+            workdir = work / f"jupyter-{i}"
+            config = jupyter_ai_config(workdir, llama_url)
             urls.append(
-                await stack.enter_async_context(jupyter_server(llama_url, work / f"jupyter-{i}"))
+                await stack.enter_async_context(jupyter_server(llama_url, workdir, config=config))
             )
         yield urls
 

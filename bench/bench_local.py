@@ -82,7 +82,7 @@ from bench import harness  # noqa: E402
 from bench.bench_local_endpoint import Tab, jupyter_server  # noqa: E402
 from tests.support.completion import inline_request  # noqa: E402
 from tests.support.gguf_fim_model import write_fim_model  # noqa: E402
-from tests.support.llama_slots import predicted_tokens, wait_until_idle  # noqa: E402
+from tests.support.llama_slots import predicted_tokens, token_count, wait_until_idle  # noqa: E402
 
 OVERHEAD_TOKENS = 8
 OVERHEAD_WARMUP = 3  # rounds of all arms before measuring
@@ -142,13 +142,6 @@ async def llama_server(section: str, model: Model, slots: int = 1) -> AsyncItera
     finally:
         await aclose_clients()
         await server.stop()
-
-
-async def count_tokens(client: httpx.AsyncClient, url: str, text: str) -> int:
-    if not text:
-        return 0
-    response = await client.post(f"{url}/tokenize", json={"content": text})
-    return len(response.raise_for_status().json()["tokens"])
 
 
 def ms(seconds: Sequence[float]) -> float:
@@ -342,9 +335,7 @@ def jupyter_ai_openai(url: str) -> harness.StreamFn:
     return prov.stream_inline_completions
 
 
-async def typing_burst(
-    name: str, stream: harness.StreamFn, client: httpx.AsyncClient, url: str, count: int
-) -> LocalBurst:
+async def typing_burst(name: str, stream: harness.StreamFn, url: str, count: int) -> LocalBurst:
     requests = harness.burst_requests(count)
     # The last two keystrokes' requests alone: the newest then finds the server idle, its
     # prompt cache holding the previous keystroke's prompt as in the burst.
@@ -362,7 +353,7 @@ async def typing_burst(
         provider=name,
         last_first_text_ms=records[-1].first_text_ms,
         tokens_generated=await predicted_tokens(url) - before,
-        tokens_shown=await count_tokens(client, url, records[-1].final_text),
+        tokens_shown=await token_count(url, [records[-1].final_text]),
         replies=sum(len(record.replies) for record in records),
         unfinished=unfinished,
         failed=len(failed),
@@ -383,10 +374,8 @@ async def bench_burst(model: Model, count: int) -> tuple[list[LocalBurst], str |
             "Jupyter AI's OpenAI-compatible providers need `langchain-openai`, not installed: "
             'pip install "langchain-openai<0.4"'
         )
-    async with llama_server("2. burst", model) as url, httpx.AsyncClient(timeout=10) as client:
-        results = [
-            await typing_burst(name, make(url), client, url, count) for name, make in arms.items()
-        ]
+    async with llama_server("2. burst", model) as url:
+        results = [await typing_burst(name, make(url), url, count) for name, make in arms.items()]
     return results, missing
 
 

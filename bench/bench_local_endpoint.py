@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import os
 import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tornado.httpclient import HTTPRequest
@@ -39,13 +41,14 @@ RECEIVE_TIMEOUT = 30.0  # s, one websocket message
 
 @contextlib.asynccontextmanager
 async def jupyter_server(
-    llama_url: str, workdir: Path, env: Mapping[str, str] | None = None
+    llama_url: str, workdir: Path, config: Mapping[str, Any] | None = None
 ) -> AsyncIterator[str]:
-    """Run Jupyter with our extension talking to `llama_url` (and `env` added to the
-    environment); yield its base URL. The process is terminated on the way out, whatever
-    happened."""
-    dirs, isolated = isolated_jupyter(workdir, "config", "data", "runtime")
-    env = {**isolated, **(env or {})}
+    """Run Jupyter with our extension talking to `llama_url` (and `config` in its
+    `jupyter_server_config.json`, e.g. `{"JupyterAIInline": {...}}`); yield its base URL. The
+    process is terminated on the way out, whatever happened."""
+    dirs, env = isolated_jupyter(workdir, "config", "data", "runtime")
+    if config:
+        (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(config, indent=2))
     port = free_port()
     command = [
         sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",

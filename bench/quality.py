@@ -464,21 +464,12 @@ async def erase_slots(client: httpx.AsyncClient, llama_url: str, slots: int) -> 
         response.raise_for_status()
 
 
-def write_jupyter_config(workdir: Path, settings: dict[str, Any]) -> None:
-    """`c.JupyterAIInline.*` settings in the throw-away config dir `jupyter_server` uses."""
-    config = workdir / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"JupyterAIInline": settings}, indent=2)
-    (config / "jupyter_server_config.json").write_text(text)
-
-
 @contextlib.asynccontextmanager
 async def our_tab(
     llama_url: str, workdir: Path, settings: dict[str, Any], max_tokens: int
 ) -> AsyncIterator[BrowserTab]:
-    write_jupyter_config(workdir, settings)
     async with (
-        jupyter_server(llama_url, workdir) as jupyter,
+        jupyter_server(llama_url, workdir, {"JupyterAIInline": settings}) as jupyter,
         BrowserTab.opened(jupyter, max_tokens) as tab,
     ):
         tab.timeout = REQUEST_TIMEOUT  # a cold prompt's first chunk may take long

@@ -68,11 +68,8 @@ def describe(obj: Any) -> str:
     kind = type(obj)
     try:
         return next(text(obj) for matches, text in DESCRIBERS if matches(kind))
-    except StopIteration:
-        pass
-    except Exception:  # a library's attribute that failed: the type is still true
-        pass
-    return type_name(kind)
+    except Exception:  # none matched, or a library's attribute failed: the type is still true
+        return type_name(kind)
 
 
 def loaded(module: str) -> Mapping[str, Any]:
@@ -142,13 +139,13 @@ def klass(obj: type) -> str:
     own = class_dict(obj)
     init = own.get("__init__")
     params = signature(init, skip=1) if type(init) is types.FunctionType else "()"
+    if class_module(obj) != "__main__":  # an imported class: its name says more
+        return f"class {type_name(obj)}{params}"
     methods = [
         name
         for name, member in own.items()
         if type(name) is str and not name.startswith("_") and type(member) is types.FunctionType
     ][:LABELS]
-    if class_module(obj) != "__main__":  # an imported class: its name says more
-        return f"class {type_name(obj)}{params}"
     return f"class{params} methods: {', '.join(methods)}" if methods else f"class{params}"
 
 

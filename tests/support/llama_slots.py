@@ -1,9 +1,10 @@
-"""What a running llama-server is doing: its slots and how many tokens it has generated
-(used by the tests and by bench/bench_local.py)."""
+"""What a running llama-server is doing: its slots, its token counters and how many tokens
+a text has (used by the tests and the benchmarks)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import httpx
 
@@ -52,3 +53,13 @@ async def predicted_tokens(base_url: str) -> int:
 async def prompt_tokens(base_url: str) -> int:
     """Prompt tokens evaluated since the server started (those from the cache not counted)."""
     return await metric(base_url, "prompt_tokens_total")
+
+
+async def token_count(base_url: str, texts: Iterable[str]) -> int:
+    """The tokens of `texts` in the server's model (`/tokenize`); an empty text has none."""
+    total = 0
+    async with httpx.AsyncClient(timeout=10) as client:
+        for text in filter(None, texts):
+            response = await client.post(f"{base_url}/tokenize", json={"content": text})
+            total += len(response.raise_for_status().json()["tokens"])
+    return total
