@@ -93,6 +93,10 @@ export class InlineStatus {
     this._error = error;
     if (error.notify && !this._notified.has(error.message)) {
       this._notified.add(error.message);
+      if (this._notified.size > MAX_NOTIFIED) {
+        // forget the oldest: it may be notified again, the memory stays bounded
+        this._notified.delete(this._notified.values().next().value as string);
+      }
       this._notify(error.message);
     }
     this._changed.emit();
@@ -111,6 +115,9 @@ export class InlineStatus {
   private _error: IClientError | null = null;
   private _notified = new Set<string>();
 }
+
+/** Distinct error messages remembered as already notified (each is notified once). */
+export const MAX_NOTIFIED = 32;
 
 function notifyError(message: string): void {
   Notification.error(`AI inline: ${message}`, { autoClose: 8000 });

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
+from pydantic_core import from_json
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
@@ -64,9 +65,14 @@ MAX_VARIABLES = 1000
 """More variables than this are left out (the kernel sends its most recent first)."""
 
 
+RequestNumber = Annotated[StrictInt, Field(ge=0, le=2**53 - 1)]
+"""A request's number: a JSON integer the browser counts up (not `true`, `"5"` or `-0.0`)."""
+REQUEST_NUMBER = TypeAdapter(RequestNumber)
+
+
 class RequestMessage(BaseModel):
     type: Literal["request"]
-    number: int
+    number: RequestNumber
     prefix: str
     suffix: str = ""
     mime: Annotated[str | None, Field(max_length=256)] = None
@@ -99,15 +105,15 @@ class WarmMessage(RequestMessage):
 def request_number(message: str | bytes) -> int | None:
     """The `number` of a malformed request, so that its error ends that request."""
     try:
-        number = json.loads(message).get("number")
-    except (ValueError, AttributeError):
+        number = from_json(message).get("number")  # bounded nesting, unlike json.loads
+        return REQUEST_NUMBER.validate_python(number)
+    except (ValueError, AttributeError):  # ValidationError is a ValueError
         return None
-    return number if type(number) is int else None
 
 
 class CancelMessage(BaseModel):
     type: Literal["cancel"]
-    number: int
+    number: RequestNumber
 
 
 class ConfigureMessage(BaseModel):

@@ -5,7 +5,7 @@ jest.mock('@lumino/widgets', () => ({ Widget: class {} }));
 
 import { UNREACHABLE } from '../client';
 import { toServerSettings } from '../settings';
-import { InlineStatus } from '../status';
+import { InlineStatus, MAX_NOTIFIED } from '../status';
 import { chunk, INPUT, makeClient, reply, statusMessage } from './fakes';
 
 function setup() {
@@ -52,6 +52,25 @@ describe('InlineStatus', () => {
     socket().receive(chunk(handle.number, 'ok', 'fine', true));
     expect(status.state).toBe('idle');
     expect(status.error).toBeNull();
+  });
+
+  it('remembers a bounded number of notified messages, the oldest forgotten first', async () => {
+    const { client, socket, notified } = setup();
+    client.connect();
+    socket().open();
+    const fail = async (title: string) => {
+      const handle = client.request(INPUT);
+      socket().receive(reply(handle.number, ['t']));
+      await handle.reply;
+      socket().receive(chunk(handle.number, 't', '', true, { type: 'x', title }));
+    };
+    const titles = Array.from({ length: MAX_NOTIFIED + 1 }, (_, i) => `error ${i}`);
+    for (const title of titles) {
+      await fail(title);
+    }
+    await fail(`error ${MAX_NOTIFIED}`); // still remembered: not notified again
+    await fail('error 0'); // forgotten: notified again
+    expect(notified).toEqual([...titles, 'error 0']);
   });
 
   it('says the server extension cannot be reached, notifies when a completion is asked for', () => {
