@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Literal
 
 from .errors import BackendBusy, ServerBusy
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout
-else:  # pragma: no cover
-    from async_timeout import timeout
 
 MAX_BACKOFF = 30.0
 """The longest pause for an overloaded model server, in seconds (also caps `Retry-After`)."""
@@ -89,7 +83,7 @@ class GenerationLimit:
         self.cancel_warm_up()
         self._last_warmed = None  # what the model server caches may change now
         try:
-            async with timeout(self.wait):
+            async with asyncio.timeout(self.wait):
                 await self._free.acquire()
         except TimeoutError:
             raise ServerBusy(
