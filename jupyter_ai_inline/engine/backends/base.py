@@ -3,8 +3,8 @@ sends (deadlines, tokens, bytes), status and transport errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -27,11 +27,6 @@ from ..errors import (
 )
 from ..http import get_client
 from ..models import BackendSettings, FimPrompt, Sampling
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout
-else:  # pragma: no cover
-    from async_timeout import timeout
 
 MAX_ERROR_BODY = 4096
 MAX_CHARS_PER_TOKEN = 64
@@ -84,7 +79,7 @@ class Backend(ABC):
         deadline, first = settings.first_text_timeout, True
         while True:
             try:
-                async with timeout(deadline):
+                async with asyncio.timeout(deadline):
                     text = await anext(pieces)
             except StopAsyncIteration:
                 return
