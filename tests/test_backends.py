@@ -126,6 +126,17 @@ async def test_server_down_is_a_readable_error(unused_tcp_port: int) -> None:
     assert "is the server running" in caught.value.title
 
 
+@pytest.mark.parametrize("kind", [OllamaBackend, LlamaCppBackend, OpenAIBackend])
+async def test_credentials_in_the_url_never_reach_an_error(unused_tcp_port: int, kind) -> None:
+    url = f"http://user:s3cret@127.0.0.1:{unused_tcp_port}"
+    with pytest.raises(BackendUnavailable) as caught:
+        await collect(backend(kind, url))
+    error = caught.value
+    assert f"http://***@127.0.0.1:{unused_tcp_port}" in error.title
+    shown = f"{error.title} {error.detail} {error!r}"
+    assert "s3cret" not in shown and "user:" not in shown
+
+
 @pytest.mark.parametrize("status", [401, 403])
 async def test_refused_key_never_shows_the_key(fake: FakeBackend, status: int) -> None:
     fake.fail_status = status

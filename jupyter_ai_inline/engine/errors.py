@@ -19,7 +19,8 @@
         └── BadSettings         a `configure` field left out (its default applies)
 
 Text a model server sent goes into a title or detail only through `server_text`: secrets
-redacted first, then one line, then cut.
+redacted first, then one line, then cut. Credentials in a URL (`http://user:pass@host`) never
+reach a title or detail, whatever put them there.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ class InlineError(Exception):
     kind = "InlineError"
 
     def __init__(self, title: str, detail: str = "") -> None:
-        title = cut(one_line(title), TITLE_CHARS)
+        title = cut(one_line(without_userinfo(title)), TITLE_CHARS)
         super().__init__(title)
         self.title = title
-        self.detail = detail
+        self.detail = without_userinfo(detail)
 
 
 class BackendUnavailable(InlineError):
@@ -146,6 +147,7 @@ _NAMED_CREDENTIAL = re.compile(
     r"([\"']?\s*[:=]\s*[\"']?)(?!(?:bearer|basic)\b)[^\s\"',;]{4,}"
 )
 _KEY_SHAPE = re.compile(r"\b(?:sk|pk|rk)-[\w-]{6,}")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15}://)[^\s/?#@]{1,512}@")
 _TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _SKIPPED_ELEMENTS = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
@@ -155,16 +157,22 @@ REDACTED = "***"
 def redact(text: str, *secrets: str | None) -> str:
     """Remove every secret from text shown to users or written to logs: the secrets
     themselves, their starts and ends (a server may have cut them), and anything shaped
-    like a credential (`Bearer …`, `api_key=…`, `sk-…`)."""
+    like a credential (`Bearer …`, `api_key=…`, `sk-…`, a URL's `user:pass@`)."""
     for secret in secrets:
         if not secret:
             continue
         text = text.replace(secret, REDACTED)
         for size in range(len(secret) - 1, PARTIAL_SECRET_CHARS - 1, -1):
             text = text.replace(secret[:size], REDACTED).replace(secret[-size:], REDACTED)
-    text = _SCHEME_CREDENTIAL.sub(rf"\1\2{REDACTED}", text)
+    text = _SCHEME_CREDENTIAL.sub(rf"\1\2{REDACTED}", without_userinfo(text))
     text = _NAMED_CREDENTIAL.sub(rf"\1\2{REDACTED}", text)
     return _KEY_SHAPE.sub(REDACTED, text)
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with the user and password of every URL in it redacted
+    (`http://user:pass@host` becomes `http://***@host`): for titles and logs."""
+    return _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
 
 
 def one_line(text: str) -> str:
