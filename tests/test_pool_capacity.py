@@ -24,18 +24,12 @@ from jupyter_ai_inline.engine import (
 from jupyter_ai_inline.engine.http import LIMITS
 from jupyter_ai_inline.engine.models import GenerationSettings
 from tests.support.fake_backend import FakeBackend
+from tests.support.pool import busy
 
 pytestmark = pytest.mark.asyncio
 
 PROMPT = FimPrompt(prefix="x = ", suffix="")
 CAPACITY = LIMITS.max_connections
-
-
-def busy(backend: OllamaBackend) -> tuple[int, int]:
-    """Connections the pool counts as busy, and requests it counts as running."""
-    pool = backend.client._transport._pool
-    connections = [c for c in pool.connections if not c.is_idle() and not c.is_closed()]
-    return len(connections), len(pool._requests)
 
 
 async def capacity(backend: OllamaBackend, fake: FakeBackend) -> int:

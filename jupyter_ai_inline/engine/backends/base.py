@@ -4,6 +4,7 @@ sends (deadlines, tokens, bytes), status and transport errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -31,6 +32,11 @@ from ..models import BackendSettings, FimPrompt, Sampling
 MAX_ERROR_BODY = 4096
 MAX_CHARS_PER_TOKEN = 64
 """A suggestion longer than this many characters per allowed token is cut there."""
+FINISH_SECONDS = 0.05
+FINISH_MESSAGES = 4
+"""A stream that reached its `max_tokens` is read on for this long and this many messages
+without text: a server asked for that many tokens sends its end at once, and a stream read to
+its end leaves its connection to the pool (a closed one costs a new connection)."""
 
 
 class Backend(ABC):
@@ -55,7 +61,7 @@ class Backend(ABC):
     async def generate(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         """`stream` within our own bounds, whatever the server does: the deadlines of
         `paced`, at most `max_tokens` pieces and `MAX_CHARS_PER_TOKEN` characters per token
-        (then it ends as if the server had stopped at its length limit)."""
+        (then it ends as if the server had stopped at its length limit, see `finish`)."""
         chars_left = sampling.max_tokens * MAX_CHARS_PER_TOKEN
         pieces_left = sampling.max_tokens
         async with (
@@ -69,8 +75,24 @@ class Backend(ABC):
                 pieces_left -= 1
                 chars_left -= len(text)
                 yield text
-                if pieces_left <= 0 or chars_left <= 0:
+                if chars_left <= 0:
                     return
+                if pieces_left <= 0:
+                    await self.finish(paced)
+                    return
+
+    @staticmethod
+    async def finish(rest: AsyncIterator[str]) -> None:
+        """Read the end of a stream that reached its `max_tokens`, briefly (`FINISH_SECONDS`,
+        `FINISH_MESSAGES`): at the first text (the server ignores the limit) or failure, the
+        stream is left to be closed; the suggestion is whole either way."""
+        with contextlib.suppress(TimeoutError, InlineError):
+            async with asyncio.timeout(FINISH_SECONDS):
+                count = 0
+                async for text in rest:
+                    count += 1
+                    if text or count >= FINISH_MESSAGES:
+                        return
 
     async def paced(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
         """`pieces` within the deadlines: the first message within `first_text_timeout`,

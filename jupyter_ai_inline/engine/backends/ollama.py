@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -93,8 +94,10 @@ class OllamaBackend(Backend):
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         payload = self.payload(prompt, sampling, await self.fim_template(prompt))
-        async with self.post_stream("/api/generate", payload) as response:
-            lines = response.aiter_lines()
+        async with (
+            self.post_stream("/api/generate", payload) as response,
+            aclosing(response.aiter_lines()) as lines,
+        ):
             async for line in lines:
                 if not line.strip():
                     continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -107,8 +108,9 @@ class OpenAIBackend(Backend):
         if server not in _chat_only and not raw:
             try:
                 payload = self.completion_payload(prompt, sampling)
-                async for text in self._sse("/completions", payload, chat=False):
-                    yield text
+                async with aclosing(self._sse("/completions", payload, chat=False)) as events:
+                    async for text in events:
+                        yield text
                 return
             except SuffixRejected:
                 raw = template is not None
@@ -117,12 +119,15 @@ class OpenAIBackend(Backend):
         if raw and template is not None:
             _remember(_raw_fim, server)
             payload = self.raw_fim_payload(prompt, sampling, template)
-            async for text in self._sse("/completions", payload, chat=False):
-                yield text
+            async with aclosing(self._sse("/completions", payload, chat=False)) as events:
+                async for text in events:
+                    yield text
             return
-        async for text in self._sse("/chat/completions", self.chat_payload(prompt, sampling), True):
-            _remember_chat_only(server)
-            yield text
+        payload = self.chat_payload(prompt, sampling)
+        async with aclosing(self._sse("/chat/completions", payload, chat=True)) as events:
+            async for text in events:
+                _remember_chat_only(server)
+                yield text
 
     def status_error(
         self, status: int, body: str, headers: httpx.Headers | None = None
@@ -134,8 +139,10 @@ class OpenAIBackend(Backend):
 
     async def _sse(self, path: str, payload: dict[str, Any], chat: bool) -> AsyncIterator[str]:
         finished = False
-        async with self.post_stream(path, payload) as response:
-            events = EventSource(response).aiter_sse()
+        async with (
+            self.post_stream(path, payload) as response,
+            aclosing(EventSource(response).aiter_sse()) as events,
+        ):
             async for event in events:
                 if event.data.strip() == "[DONE]":
                     await self.drain(events)
