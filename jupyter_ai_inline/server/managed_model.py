@@ -11,20 +11,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine.errors import LocalModelUnavailable
-from ..local import STARTING, LocalLlamaServer, free_port
+from ..local import STARTING, LocalLlamaServer
 
 READY_POLL_SECONDS = 0.05
 
 
 class ManagedModel:
     """One supervised `llama-server` on a port chosen up front, so its URL is known (and
-    can be handed out) while it is still starting."""
+    can be handed out) while it is still starting. Unless the port was given, the supervisor
+    takes another one if something else listens on it when it spawns the server; `base_url`
+    is then the new one by the time the state becomes `ready`."""
 
     def __init__(
         self, server: LocalLlamaServer, log: logging.Logger, wait_seconds: float = 60.0
     ) -> None:
-        if server.port is None:
-            server.port = free_port(server.host)
+        server.choose_port()
         self.server = server
         self.log = log
         self.wait_seconds = wait_seconds
