@@ -8,8 +8,16 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from jupyter_ai_inline.engine import InlineCompleter, aclose_clients
+from jupyter_ai_inline.engine import (
+    BackendSettings,
+    FimPrompt,
+    InlineCompleter,
+    LlamaCppBackend,
+    Sampling,
+    aclose_clients,
+)
 from jupyter_ai_inline.engine.backends.llamacpp import MAX_PROBES, MODES_REMEMBERED, LlamaModes
+from jupyter_ai_inline.engine.errors import BackendBusy
 from jupyter_ai_inline.engine.limits import GenerationLimit
 from jupyter_ai_inline.engine.models import CompletionRequest
 from jupyter_ai_inline.server.choice import AdminSettings
@@ -20,6 +28,7 @@ from tests.support.poll import until
 pytestmark = pytest.mark.asyncio
 
 REQUEST = CompletionRequest(prefix="x = ", suffix="\nprint(x)", path="a.ipynb", cell_id="c")
+PROMPT = FimPrompt(prefix=REQUEST.prefix, suffix=REQUEST.suffix)
 
 
 @pytest_asyncio.fixture
@@ -100,6 +109,25 @@ async def test_a_server_that_was_unreachable_is_asked_for_infill_again(
     assert await tab.suggest() == "abc"
     assert paths(fake) == ["/infill", "/completion", "/infill"]
     assert tab.mode == "infill" and tab.heard == ["completion", "infill"]
+
+
+async def test_a_server_loading_its_model_is_asked_for_infill_once_it_is_ready(
+    fake: FakeBackend,
+) -> None:
+    fake.llamacpp_fim = False
+    llama = LlamaCppBackend(BackendSettings(base_url=fake.url, model="m"))
+
+    async def suggest() -> str:
+        return "".join([text async for text in llama.generate(PROMPT, Sampling(max_tokens=8))])
+
+    assert await suggest() == "abc" and llama.mode == "completion"
+    fake.llamacpp_fim, fake.fail_status = True, 503  # restarted, loading a FIM model
+    for _ in range(2):  # the second one checked /infill: it was loading still
+        with pytest.raises(BackendBusy):
+            await suggest()
+    fake.fail_status = None
+    assert await suggest() == "abc" and llama.mode == "infill"
+    assert paths(fake) == ["/infill", "/completion", "/completion", "/infill", "/infill"]
 
 
 async def test_a_thousand_urls_start_a_bounded_number_of_probes_all_cancelled_at_stop(

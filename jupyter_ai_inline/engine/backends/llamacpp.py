@@ -9,7 +9,7 @@ the answers to `/infill` (or from `detect_mode()`, a one-token probe) and kept p
 a `LlamaModes`. A server may be restarted at the same URL with another model, so the mode is
 relearned: a 501 from `/infill` where it worked before sends that same request to `/completion`;
 in completion mode a request tries `/infill` again once the mode is `RECHECK_SECONDS` old, or
-after the server failed or could not be reached.
+after a request failed (the server could not be reached, was loading a model, ...).
 """
 
 from __future__ import annotations
@@ -27,14 +27,7 @@ from typing import Any, Literal
 import httpx
 from httpx_sse import EventSource
 
-from ..errors import (
-    BackendError,
-    BackendUnavailable,
-    BadResponse,
-    InlineError,
-    Unsupported,
-    without_userinfo,
-)
+from ..errors import InlineError, Unsupported, without_userinfo
 from ..models import BackendSettings, FimPrompt, Sampling
 from .base import Backend
 
@@ -49,8 +42,6 @@ MAX_PROBES = 4
 """Mode probes a `LlamaModes` runs at once."""
 RECHECK_SECONDS = 60.0
 """How old a completion mode gets before a request tries `/infill` again."""
-FAILED = (BackendUnavailable, BadResponse, BackendError)
-"""Failures after which the server may come back with another model."""
 
 _log = logging.getLogger(__name__)
 
@@ -102,8 +93,9 @@ class LlamaModes:
             self.on_change()
 
     def suspect(self, url: str) -> None:
-        """The server at `url` failed or could not be reached: it may come back with
-        another model, so its next request checks the mode again."""
+        """A request to the server at `url` failed (e.g. it could not be reached or was
+        loading a model): it may come back with another model, so its next request checks
+        the mode again."""
         known = self._modes.get(url)
         if known is not None:
             self._modes[url] = (known[0], -math.inf)
@@ -292,8 +284,9 @@ class LlamaCppBackend(Backend):
             async with aclosing(self._sse("/completion", payload("/completion"))) as events:
                 async for text in events:
                     yield text
-        except FAILED:
-            modes.suspect(url)
+        except InlineError as error:
+            if not isinstance(error, Unsupported):  # e.g. restarting, maybe with another model
+                modes.suspect(url)
             raise
 
     async def _sse(self, path: str, payload: dict[str, Any]) -> AsyncIterator[str]:
