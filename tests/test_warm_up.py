@@ -2,10 +2,12 @@
 keystroke. Through our websocket on a real Jupyter server, against a fake llama.cpp server
 whose prompt evaluation takes `first_token_delay`."""
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from jupyter_ai_inline.server.service import CompletionService
 from tests.support.completion import request
 from tests.support.fake_backend import FakeBackend
 from tests.support.poll import until
@@ -190,3 +192,17 @@ async def test_only_the_managed_model_is_warmed_by_default(
         warm(client, 1)
         assert (await warmed(client, 1))["skipped"] == "unsupported"
     assert warm_ups(backend) == []
+
+
+async def test_stopping_the_server_ends_a_running_warm_up(
+    jp_serverapp, jp_ws_fetch, backend_port
+) -> None:
+    async with FakeBackend(port=backend_port) as backend:
+        client = await connect(jp_ws_fetch)
+        await slow_warm_up(client, backend, delay=30, prefix="later = ")
+        client.close()  # the tab goes: the warm-up stays the server's, as it may serve others
+        service = CompletionService.of(jp_serverapp.web_app.settings)
+        assert service is not None
+        await asyncio.wait_for(service.stop(), 5)
+        # its stream was closed (without the fix it runs on for its 30 s)
+        await until(lambda: warm_ups(backend)[-1].disconnected, timeout=2, what="closed")

@@ -140,6 +140,13 @@ class GenerationLimit:
             raise
         return None
 
+    async def aclose(self) -> None:
+        """Cancel the running warm-up and wait for it to end (at the server's shutdown)."""
+        task = self._warm_up
+        self.cancel_warm_up()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
     def cancel_warm_up(self) -> None:
         """Stop the running warm-up (its model server stream closes)."""
         if self._warm_up is not None:

@@ -90,8 +90,8 @@ class ClientSettings(BaseModel):
         return self.model_copy(update={"backend": None, "baseUrl": None, "model": None})
 
 
-def jupyter_ai_fields(web_settings: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Jupyter AI 2's inline completions model, if it is one of our providers."""
+def jupyter_ai_model_id(web_settings: Mapping[str, Any]) -> str | None:
+    """Jupyter AI 2's inline completions model as `provider:model`, if it is one of ours."""
     manager = web_settings.get("jai_config_manager")
     if manager is None:
         return None
@@ -100,10 +100,19 @@ def jupyter_ai_fields(web_settings: Mapping[str, Any]) -> dict[str, Any] | None:
     backend = str(getattr(provider, "id", "")).removeprefix("inline-")
     if not params or backend not in BACKENDS:
         return None
-    model_id = params["model_id"]
-    overrides = web_settings.get("model_parameters", {}).get(f"inline-{backend}:{model_id}", {})
+    return f"inline-{backend}:{params['model_id']}"
+
+
+def jupyter_ai_fields(web_settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields of Jupyter AI 2's inline completions model, if it is one of ours."""
+    global_id = jupyter_ai_model_id(web_settings)
+    if global_id is None:
+        return None
+    provider_id, model_id = global_id.split(":", 1)
+    params = web_settings["jai_config_manager"].completions_lm_provider_params
+    overrides = web_settings.get("model_parameters", {}).get(global_id, {})
     fields = {key: value for key, value in {**params, **overrides}.items() if value is not None}
-    return {**fields, "backend": backend, "model": model_id}
+    return {**fields, "backend": provider_id.removeprefix("inline-"), "model": model_id}
 
 
 def status_message(

@@ -149,6 +149,8 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         self.completer: InlineCompleter | None = None
         self.inflight: dict[int, tuple[EditorClaim, asyncio.Task[None]]] = {}
         self.context_source: ContextSource | None = None
+        self.jupyter_ai_problem: str | None = None
+        """Why Jupyter AI's choice of our model is not used, as last told to this browser."""
         """Where the last prompt's other cells came from (None before the first)."""
         self.warming: tuple[int, asyncio.Task[None]] | None = None
         """This connection's warm-up (its number and task); a newer one replaces it."""
@@ -211,6 +213,11 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
     def current_completer(self) -> tuple[InlineCompleter, bool]:
         """The completer of the chosen model, rebuilt when the choice changed (True)."""
         config, self.source = self.service.choose(self.settings, self.client_settings)
+        problem = self.service.jupyter_ai_problem
+        if problem != self.jupyter_ai_problem:  # told once per connection, not per request
+            self.jupyter_ai_problem = problem
+            if problem:
+                self.reply_error(BadSettings(problem))
         changed = config != self.chosen or self.completer is None
         if changed:
             self.chosen, self.completer = config, self.service.completer(config)

@@ -14,14 +14,22 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from ..engine.backends import BACKENDS
 from ..engine.backends.llamacpp import LlamaCppBackend, LlamaModes, Mode
 from ..engine.completer import EditorClaim, InlineCompleter
 from ..engine.config import ModelConfig
+from ..engine.errors import cut
 from ..engine.limits import GenerationLimit
-from .choice import AdminSettings, ClientSettings, Source, jupyter_ai_fields, status_message
+from .choice import (
+    AdminSettings,
+    ClientSettings,
+    Source,
+    jupyter_ai_fields,
+    jupyter_ai_model_id,
+    status_message,
+)
 from .managed_model import ManagedModel
 
 SETTINGS_KEY = "jupyter_ai_inline_service"
@@ -41,6 +49,9 @@ class CompletionService:
         self.local = local
         self.log = log or logging.getLogger(__name__)
         self.listeners: set[Callable[[], None]] = set()
+        self.jupyter_ai_problem: str | None = None
+        """Why Jupyter AI's choice of one of our models was left out by the last `choose`."""
+        self.jupyter_ai_problem_logged: str | None = None
         """Called when a status may have changed (local model state, a mode learned)."""
         self.llama_modes = LlamaModes(on_change=self._changed, log=self.log)
         if local is not None:
@@ -83,16 +94,10 @@ class CompletionService:
         """Jupyter AI 2's completions model when it is one of ours, else the browser's
         settings over the administrator's."""
         admin = self.admin
+        self.jupyter_ai_problem = None
         if admin.use_jupyter_ai_model:
-            try:
-                chosen = jupyter_ai_fields(web_settings)
-            except Exception:  # a broken Jupyter AI config must not stop our completions
-                self.log.warning("Could not read Jupyter AI's completions model", exc_info=True)
-                chosen = None
-            if chosen is not None:
-                config = self.config(chosen)
-                if config.api_key is None:  # none in Jupyter AI's own key store
-                    config.api_key = self.key_for(config)
+            config = self.jupyter_ai_config(web_settings)
+            if config is not None:
                 return config, "jupyter-ai"
 
         def pick(browser: Any, server: Any) -> Any:
@@ -112,6 +117,36 @@ class CompletionService:
         )
         config.api_key = self.key_for(config)
         return config, "settings"
+
+    def jupyter_ai_config(self, web_settings: Mapping[str, Any]) -> ModelConfig | None:
+        """Jupyter AI 2's completions model when it is one of ours and usable. A broken one
+        (e.g. `"suggestions": "two"` in its `model_parameters`) must not stop our completions:
+        it is left out, `jupyter_ai_problem` says why, and the log says so once."""
+        try:
+            chosen = jupyter_ai_fields(web_settings)
+            if chosen is None:
+                return None
+            config = self.config(chosen)
+        except Exception as exc:
+            if isinstance(exc, ValidationError):
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                reason = f"{where}: {first['msg']}"
+            else:
+                reason = cut(f"{type(exc).__name__}: {exc}", 200)
+            name = jupyter_ai_model_id(web_settings) or "its model"
+            problem = (
+                f"Jupyter AI's inline completions model {name} cannot be used ({reason}): "
+                "this extension's own settings apply"
+            )
+            if problem != self.jupyter_ai_problem_logged:
+                self.jupyter_ai_problem_logged = problem
+                self.log.warning("%s", problem)
+            self.jupyter_ai_problem = problem
+            return None
+        if config.api_key is None:  # none in Jupyter AI's own key store
+            config.api_key = self.key_for(config)
+        return config
 
     def key_for(self, config: ModelConfig) -> SecretStr | None:
         """The administrator's API key, for the model server they configured it with (their
@@ -186,8 +221,10 @@ class CompletionService:
                 self.log.exception("A completions status listener failed")
 
     async def stop(self) -> None:
-        """Cancel the mode probes and stop the local model (at the server's shutdown)."""
+        """Cancel the mode probes and the warm-up, stop the local model (at the server's
+        shutdown)."""
         await self.llama_modes.aclose()
+        await self.limit.aclose()
         self.listeners.clear()
         if self.local is not None:
             await self.local.stop()
