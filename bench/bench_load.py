@@ -160,7 +160,7 @@ class Typist:
         while True:
             try:
                 message = await self.tab.receive()
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue  # a quiet socket
             except AssertionError:
                 return  # closed
@@ -234,7 +234,7 @@ async def type_along(typist: Typist, bursts: list[Burst], think: list[float]) ->
         last_key = started + plan.keys[-1]
         try:
             first, text, error = await typist.outcome(number)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             first, text, error = None, "", "no answer in time"
         if error:
             result.errors.append(error)

@@ -521,7 +521,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             outcome = await asyncio.wait_for(
                                 runners[arm](task, args.warm), REQUEST_TIMEOUT
                             )
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             outcome = Outcome(error=f"no done chunk in {REQUEST_TIMEOUT:.0f} s")
                         records[arm].append(record(task, arm, outcome))
                     if args.progress:

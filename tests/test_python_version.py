@@ -1,8 +1,8 @@
 """The Pythons that pyproject admits have what the engine uses (issue 19, item 3)."""
 
+import tomllib
 from pathlib import Path
 
-import tomllib
 from packaging.specifiers import SpecifierSet
 
 ROOT = Path(__file__).parents[1]

@@ -431,7 +431,7 @@ class LocalLlamaServer:
             process.terminate()
             try:
                 await asyncio.wait_for(process.wait(), self.stop_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.log.warning("llama-server ignored SIGTERM; killing it")
                 process.kill()
                 await process.wait()

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -115,7 +115,7 @@ class _Ollama(_Api):
         return f"<html>not json {tok!r}\n".encode()
 
     def chunk(self, model: str, tok: str) -> dict[str, Any]:
-        now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         return {"model": model, "created_at": now, "response": tok, "done": False}
 
     def whole(self, model: str, text: str, n: int, reason: str) -> dict[str, Any]:
