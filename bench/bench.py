@@ -41,7 +41,7 @@ from jupyter_ydoc import YNotebook
 from pycrdt import Doc
 
 from jupyter_ai_inline.engine import CompletionRequest, ContextBudget, aclose_clients
-from jupyter_ai_inline.engine.context import build_prompt
+from jupyter_ai_inline.engine.prompt import build_prompt
 from jupyter_ai_inline.notebook_context import with_neighbours
 from jupyter_ai_inline.providers import OllamaInlineProvider
 

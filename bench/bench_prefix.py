@@ -32,8 +32,8 @@ from bench import harness  # noqa: E402
 from bench.quality import load  # noqa: E402
 from jupyter_ai_inline.engine import CellText, ContextBudget  # noqa: E402
 from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend  # noqa: E402
-from jupyter_ai_inline.engine.context import render_cell, take_above  # noqa: E402
 from jupyter_ai_inline.engine.models import BackendSettings, FimPrompt  # noqa: E402
+from jupyter_ai_inline.engine.prompt import render_cell, take_above  # noqa: E402
 from jupyter_ai_inline.local import LocalLlamaServer, default_model_path  # noqa: E402
 
 BUDGET = ContextBudget()

@@ -76,7 +76,7 @@ sys.path.insert(0, str(ROOT))  # before bench/: `bench` and `tests` are the pack
 from bench import harness  # noqa: E402
 from bench.bench_local_endpoint import Tab, jupyter_server  # noqa: E402
 from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
-from jupyter_ai_inline.engine.context import SEPARATOR, anchored  # noqa: E402
+from jupyter_ai_inline.engine.prompt import SEPARATOR, anchored  # noqa: E402
 from jupyter_ai_inline.local import LocalLlamaServer, default_model_path  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"

@@ -1,7 +1,7 @@
 """Prompt assembly from the current cell and its neighbours."""
 
 from jupyter_ai_inline.engine import CellText, CompletionRequest, ContextBudget
-from jupyter_ai_inline.engine.context import build_prompt
+from jupyter_ai_inline.engine.prompt import build_prompt
 
 REQUEST = CompletionRequest(prefix="df.", suffix="\nplot(df)", language="python")
 

@@ -5,9 +5,9 @@ import pytest
 
 from jupyter_ai_inline.engine import CellText, CompletionRequest, ContextBudget, KernelVariable
 from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend
-from jupyter_ai_inline.engine.context import build_prompt, take_variables
 from jupyter_ai_inline.engine.fim import TEMPLATES
 from jupyter_ai_inline.engine.models import BackendSettings, Sampling
+from jupyter_ai_inline.engine.prompt import build_prompt, take_variables
 from tests.support.fake_backend import FakeBackend
 from tests.support.ws_client import connect, llamacpp_server_config
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 
 from .backends import Backend
-from .context import build_prompt
 from .errors import BackendBusy, BackendError, InlineError
 from .limits import GenerationLimit, Skipped
 from .merge import Merged
@@ -21,6 +20,7 @@ from .models import (
     SuggestionUpdate,
 )
 from .postprocess import process
+from .prompt import build_prompt
 
 log = logging.getLogger(__name__)
 
