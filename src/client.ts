@@ -6,7 +6,7 @@
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DEFAULT_BUDGET } from './context';
+import { DEFAULT_BUDGET } from './neighbours';
 import type {
   IContextBudget,
   IErrorInfo,

@@ -6,7 +6,7 @@
 import type { Widget } from '@lumino/widgets';
 
 import type { RequestInput } from './client';
-import { neighbours } from './context';
+import { neighbours } from './neighbours';
 import { ITarget, languageOf } from './editor';
 import type { IContextBudget, IKernelVariable } from './protocol';
 

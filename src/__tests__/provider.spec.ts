@@ -1,4 +1,4 @@
-import { DEFAULT_BUDGET } from '../context';
+import { DEFAULT_BUDGET } from '../neighbours';
 import { InlineProvider, PROVIDER_ID } from '../provider';
 import {
   chunk,

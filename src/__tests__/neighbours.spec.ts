@@ -1,4 +1,4 @@
-import { DEFAULT_BUDGET, neighbours } from '../context';
+import { DEFAULT_BUDGET, neighbours } from '../neighbours';
 
 function cell(type: string, source: string, outputs: any[] = []) {
   return {
