@@ -2,7 +2,8 @@
  * The other cells of the notebook (or the console's earlier inputs) that go with a request,
  * read from the model the browser already holds (unsaved edits included), nearest first and
  * only as much as the server's budget takes, so a request stays small. The cells above start
- * at a stable place (see `takeAbove`), so that prompts share their beginning.
+ * at a stable place (see `anchored`), so that prompts share their beginning. Which cells, and
+ * how much of each, is the engine's budget rule, mirrored here (`pickAbove`, `pickBelow`).
  *
  * Widgets are read by shape, not by class (as in `editor.ts`): notebooks of JupyterLab and
  * Notebook 7 have `content.widgets` and `content.activeCellIndex`; consoles have
@@ -40,8 +41,8 @@ export function neighbours(
     const cells: any[] = notebook.widgets;
     const index: number = notebook.activeCellIndex;
     return {
-      above: takeAbove(reversed(cells.slice(0, Math.max(index, 0))), budget),
-      below: takeBelow(cells.slice(index + 1), budget)
+      above: pickAbove([...messages(reversed(cells.slice(0, Math.max(index, 0))), budget)], budget),
+      below: pickBelow(messages(cells.slice(index + 1), budget), budget)
     };
   }
   const history = w?.console?.cells;
@@ -50,7 +51,7 @@ export function neighbours(
     for (let i = history.length - 1; i >= 0; i--) {
       cells.push(history.get(i));
     }
-    return { above: takeAbove(cells, budget), below: [] };
+    return { above: pickAbove([...messages(cells, budget)], budget), below: [] };
   }
   return { above: [], below: [] };
 }
@@ -61,69 +62,93 @@ function* reversed<T>(items: T[]): Iterable<T> {
   }
 }
 
+/** The messages of the cells that have a text, read as they are asked for. */
+function* messages(cells: Iterable<any>, budget: IContextBudget): Iterable<ICellMessage> {
+  for (const cell of cells) {
+    const message = cellMessage(cell, budget);
+    if (message) {
+      yield message;
+    }
+  }
+}
+
+// The budget rule: the engine's (`cell_size`, `anchored`, `pick_above` and `pick_below` of
+// jupyter_ai_inline/engine/prompt.py), which takes the cells a request carries the same way.
+// Both are tested against the cases of tests/budget_cases.json.
+
 /** The blank line between cells in a prompt. */
 const SEPARATOR = 2;
 /** The start of the cells above moves in steps of a quarter of their budget. */
 const ANCHOR_STEPS = 4;
 
-/** What a cell costs of its side's budget (the server counts the same way). */
-function cellSize(message: ICellMessage): number {
+/**
+ * What a cell costs of its side's budget: its source, its outputs (a message has them only
+ * when they go in) and a separator.
+ */
+export function cellSize(message: ICellMessage): number {
   return message.source.length + (message.outputs?.length ?? 0) + SEPARATOR;
 }
 
 /**
- * The cells above, whole, nearest first, from a start anchored on a grid of the notebook's
- * text (as `take_above` in the server's `engine/context.py`): moving down the notebook, or
- * typing, keeps the prompt's start, and so the model server's prompt cache, until the text
- * above grows by a grid step. Only a nearest cell larger than the budget is cut.
+ * How many of the cells above (their `cellSize`s, nearest first) go in whole: all if they fit
+ * in `chars`, else those after a start rounded up to a grid of `chars / ANCHOR_STEPS` over the
+ * notebook's text. Moving down the notebook, or typing, keeps the prompt's start, and so the
+ * model server's prompt cache, until the text above grows by a grid step.
  */
-function takeAbove(cells: Iterable<any>, budget: IContextBudget): ICellMessage[] {
-  const messages: ICellMessage[] = [];
-  for (const cell of cells) {
-    const message = cellMessage(cell, budget);
-    if (message) {
-      messages.push(message);
-    }
-  }
-  const sizes = messages.map(cellSize);
+export function anchored(sizes: readonly number[], chars: number): number {
   const total = sizes.reduce((sum, size) => sum + size, 0);
-  const chars = budget.above_chars;
   let limit = total;
   if (total > chars) {
     const step = Math.max(Math.floor(chars / ANCHOR_STEPS), 1);
     limit = total - Math.ceil((total - chars) / step) * step;
   }
-  const taken: ICellMessage[] = [];
+  let count = 0;
   let spent = 0;
-  for (let i = 0; i < messages.length; i++) {
-    spent += sizes[i];
-    if (spent > limit || taken.length >= budget.max_cells) {
+  for (const size of sizes) {
+    spent += size;
+    if (spent > limit) {
       break;
     }
-    if (messages[i].source.trim()) {
-      taken.push(messages[i]);
-    }
+    count += 1;
   }
-  const nearest = messages[0];
+  return count;
+}
+
+/**
+ * The cells above (all of them, nearest first) that go in, nearest first: whole, from the
+ * anchored start (`anchored`), blank ones skipped, at most `max_cells`. When none goes in
+ * whole, the nearest one alone (unless blank), cut to its last `above_chars` characters.
+ */
+export function pickAbove(cells: readonly ICellMessage[], budget: IContextBudget): ICellMessage[] {
+  const count = anchored(cells.map(cellSize), budget.above_chars);
+  const taken = cells
+    .slice(0, count)
+    .filter(cell => cell.source.trim())
+    .slice(0, budget.max_cells);
+  const chars = budget.above_chars;
+  const nearest = cells[0];
   if (!taken.length && chars > 0 && nearest?.source.trim()) {
-    taken.push({ ...nearest, source: nearest.source.slice(-chars) });
+    return [{ ...nearest, source: nearest.source.slice(-chars) }];
   }
   return taken;
 }
 
-/** Cells below, nearest first until their budget is spent; the last one cut at its end. */
-function takeBelow(cells: Iterable<any>, budget: IContextBudget): ICellMessage[] {
+/**
+ * The cells below that go in, nearest first until the budget is spent (each costs its
+ * `cellSize`), blank ones skipped, at most `max_cells`; the one that does not fit whole is
+ * cut, keeping its start. Read lazily.
+ */
+export function pickBelow(cells: Iterable<ICellMessage>, budget: IContextBudget): ICellMessage[] {
   const taken: ICellMessage[] = [];
   let left = budget.below_chars;
   for (const cell of cells) {
     if (left <= 0 || taken.length >= budget.max_cells) {
       break;
     }
-    const message = cellMessage(cell, budget);
-    if (!message || !message.source.trim()) {
+    if (!cell.source.trim()) {
       continue;
     }
-    message.source = message.source.slice(0, left);
+    const message = { ...cell, source: cell.source.slice(0, left) };
     left -= cellSize(message);
     taken.push(message);
   }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from functools import partial
 
 from .models import CellText, CompletionRequest, ContextBudget, FimPrompt, KernelVariable
 
@@ -31,6 +33,10 @@ def render_cell(cell: CellText, language: str, budget: ContextBudget) -> str:
     return cell.source
 
 
+# -- The budget rule: which other cells go in, and how much of each. The browser applies the
+# same rule to the cells a request carries (`pickAbove` and `pickBelow` of `src/neighbours.ts`);
+# both are tested against the cases of `tests/budget_cases.json`.
+
 SEPARATOR = 2
 """The blank line between cells in a prompt."""
 
@@ -40,7 +46,7 @@ ANCHOR_STEPS = 4
 
 def cell_size(cell: CellText, budget: ContextBudget) -> int:
     """What a cell costs of its side's budget: its source, its outputs when they go in, and
-    a separator (the browser counts the same way: `src/context.ts`)."""
+    a separator."""
     outputs = cell.outputs[: budget.output_chars] if budget.include_outputs else ""
     return len(cell.source) + (len(outputs) if cell.kind == "code" else 0) + SEPARATOR
 
@@ -65,35 +71,62 @@ def anchored(sizes: Sequence[int], chars: int) -> int:
     return count
 
 
-def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
-    """The cells above (all of them, nearest first) that go in, in document order: whole,
-    from an anchored start (`anchored`). Only a nearest cell larger than the budget is cut,
-    keeping its end."""
-    cells = list(cells)
+def pick_above(
+    cells: Sequence[CellText],
+    budget: ContextBudget,
+    write: Callable[[CellText], CellText] = lambda cell: cell,
+) -> list[CellText]:
+    """The cells above (all of them, nearest first) that go in, nearest first: whole, from
+    the anchored start (`anchored` of their `cell_size`s), blank ones skipped, at most
+    `max_cells`. When none goes in whole, the nearest one alone (unless blank), cut to its
+    last `above_chars` characters. The cells taken are returned as `write` makes them (the
+    prompt writes them: see `take_above`), a cut one cut once written."""
     count = anchored([cell_size(cell, budget) for cell in cells], budget.above_chars)
     chosen = [cell for cell in cells[:count] if cell.source.strip()][: budget.max_cells]
-    taken = [render_cell(cell, language, budget) for cell in chosen]
     chars = budget.above_chars
-    if not taken and chars and cells and cells[0].source.strip():
-        taken.append(render_cell(cells[0], language, budget)[-chars:])
-    taken.reverse()
-    return tuple(taken)
+    if not chosen and chars and cells and cells[0].source.strip():
+        nearest = write(cells[0])
+        return [replace(nearest, source=nearest.source[-chars:])]
+    return [write(cell) for cell in chosen]
+
+
+def pick_below(cells: Iterable[CellText], budget: ContextBudget) -> Iterator[CellText]:
+    """The cells below that go in, nearest first until the budget is spent (each costs its
+    `cell_size`), blank ones skipped, at most `max_cells`; the one that does not fit whole is
+    cut, keeping its start. Read lazily."""
+    left = budget.below_chars
+    count = 0
+    for cell in cells:
+        if left <= 0 or count >= budget.max_cells:
+            return
+        if not cell.source.strip():
+            continue
+        cell = replace(cell, source=cell.source[:left])
+        left -= cell_size(cell, budget)
+        count += 1
+        yield cell
+
+
+def written(cell: CellText, language: str, budget: ContextBudget) -> CellText:
+    """A cell as the prompt writes it (`render_cell`: prose as comments, outputs included),
+    so that the budget rule measures and cuts what the prompt gets; blank when its source is."""
+    source = render_cell(cell, language, budget) if cell.source.strip() else ""
+    return replace(cell, source=source, outputs="")
+
+
+def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+    """The cells above (all of them, nearest first) that go in, written, in document order:
+    `pick_above`, anchored on the notebook's text (where the browser anchors the cells it
+    sends), a cut cell cut as written."""
+    chosen = pick_above(list(cells), budget, partial(written, language=language, budget=budget))
+    return tuple(cell.source for cell in reversed(chosen))
 
 
 def take_below(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
-    """Cells below, nearest first (document order) until the budget is spent; the one that
-    does not fit whole is cut, keeping its start. Read lazily."""
-    taken: list[str] = []
-    left = budget.below_chars
-    for cell in cells:
-        if left <= 0 or len(taken) >= budget.max_cells:
-            break
-        if not cell.source.strip():
-            continue
-        text = render_cell(cell, language, budget)[:left]
-        taken.append(text)
-        left -= len(text) + SEPARATOR
-    return tuple(taken)
+    """The cells below that go in, written, nearest first (document order): `pick_below` of
+    the cells as written, so what each costs is what it adds to the prompt. Read lazily."""
+    chosen = pick_below((written(cell, language, budget) for cell in cells), budget)
+    return tuple(cell.source for cell in chosen)
 
 
 NAME = re.compile(r"[^\W\d]\w*")

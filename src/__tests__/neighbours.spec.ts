@@ -1,4 +1,6 @@
-import { DEFAULT_BUDGET, neighbours } from '../neighbours';
+import budgetCases from '../../tests/budget_cases.json';
+import { DEFAULT_BUDGET, neighbours, pickAbove, pickBelow } from '../neighbours';
+import type { ICellMessage, IContextBudget } from '../protocol';
 
 function cell(type: string, source: string, outputs: any[] = []) {
   return {
@@ -99,5 +101,43 @@ describe('neighbours', () => {
     const editor = { context: { path: 'a.py' }, content: { editor: {} } };
     expect(neighbours(editor as any)).toEqual({ above: [], below: [] });
     expect(neighbours(null)).toEqual({ above: [], below: [] });
+  });
+});
+
+/** A case of tests/budget_cases.json (the engine's test reads the same cases). */
+interface IBudgetCase {
+  name: string;
+  budget: Partial<IContextBudget>;
+  above: ICellMessage[];
+  below: ICellMessage[];
+  expected_above: ICellMessage[];
+  expected_below: ICellMessage[];
+}
+
+const CASES = (budgetCases as { cases: IBudgetCase[] }).cases;
+
+/** A notebook cell holding a case's cell (its outputs as one stream output). */
+function caseCell(message: ICellMessage) {
+  const outputs = message.outputs ? [{ output_type: 'stream', name: 'stdout', text: message.outputs }] : [];
+  return cell(message.cell_type, message.source, outputs);
+}
+
+describe("the budget rule: the engine's cases (tests/budget_cases.json)", () => {
+  it('has the cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(CASES.map(c => [c.name, c] as const))('%s', (_, c) => {
+    const budget = { ...DEFAULT_BUDGET, ...c.budget };
+    expect(pickAbove(c.above, budget)).toEqual(c.expected_above);
+    expect(pickBelow(c.below, budget)).toEqual(c.expected_below);
+    // The same through what a request carries: the cells around the active one.
+    const cells = [...c.above].reverse().map(caseCell);
+    const active = cells.length;
+    cells.push(cell('code', 'CURRENT'), ...c.below.map(caseCell));
+    expect(neighbours(notebook(cells, active) as any, budget)).toEqual({
+      above: c.expected_above,
+      below: c.expected_below
+    });
   });
 });
