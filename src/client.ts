@@ -6,10 +6,16 @@
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { DEFAULT_BUDGET } from './neighbours';
-import type {
+import {
+  ConnectionState,
+  DEFAULT_BUDGET,
+  editorKey,
+  errorTitle,
+  ICompletionItem,
+  ICompletionList,
+  IClientError,
   IContextBudget,
-  IErrorInfo,
+  IFirstToken,
   IItem,
   IncomingMessage,
   IReplyMessage,
@@ -17,24 +23,11 @@ import type {
   IServerSettings,
   IStatusMessage,
   IStreamMessage,
-  OutgoingMessage
+  OutgoingMessage,
+  RequestInput
 } from './protocol';
-import { ConnectionState, ISocketOptions, ReconnectingSocket } from './socket';
-
-/** An inline completion item as JupyterLab's inline completer takes it. */
-export interface ICompletionItem {
-  insertText: string;
-  isIncomplete?: boolean;
-  token?: string;
-  error?: { message?: string };
-}
-
-export interface ICompletionList {
-  items: ICompletionItem[];
-}
-
-/** What a request carries besides its type and number. */
-export type RequestInput = Omit<IRequestMessage, 'type' | 'number'>;
+import { ReconnectingSocket } from './socket';
+import { WarmUpMessages } from './warmup';
 
 export interface IRequestHandle {
   /** The request's number (its `reply_to` in the server's answers). */
@@ -45,38 +38,13 @@ export interface IRequestHandle {
   readonly finished: Promise<void>;
 }
 
-export interface IClientError {
-  /** One readable line. */
-  message: string;
-  /** `connection`: the endpoint is unreachable; `model`: the model server failed;
-   *  `protocol`: the server could not take a message. */
-  kind: 'connection' | 'model' | 'protocol';
-  /** The request it belongs to, if any. */
-  number: number | null;
-  /** Whether it deserves a notification (and not only the status bar). */
-  notify: boolean;
-}
-
-export interface IFirstToken {
-  number: number;
-  /** From the fetch to the first non-empty text, in milliseconds. */
-  ms: number;
-}
-
-/** The socket's options; its clock also times the first tokens. */
-export type IClientOptions = ISocketOptions;
-
 export const UNREACHABLE =
   'Cannot reach the jupyter-ai-inline server extension: is it installed and enabled on the Jupyter server?';
 export const CONNECTION_LOST =
   'Lost the connection to the jupyter-ai-inline server extension: reconnecting';
 
-/** At most this many warm-ups wait for their answer (one is scheduled at a time, and the
- *  server answers each within a prompt evaluation). */
-const MAX_WARMS = 8;
-
 export class CompletionClient implements IDisposable {
-  constructor(options: IClientOptions) {
+  constructor(options: CompletionClient.IOptions) {
     this._now = options.now ?? (() => performance.now());
     this._socket = new ReconnectingSocket({ ...options, now: this._now });
     this._socket.stateChanged.connect(this._onSocketState, this);
@@ -141,7 +109,7 @@ export class CompletionClient implements IDisposable {
   request(input: RequestInput): IRequestHandle {
     this._purgeUnclaimed();
     const number = ++this._counter;
-    const key = JSON.stringify([input.path, input.cell_id]);
+    const key = editorKey(input);
     const previous = this._latestByKey.get(key);
     if (previous !== undefined) {
       this.cancel(previous);
@@ -185,19 +153,17 @@ export class CompletionClient implements IDisposable {
 
   /**
    * Ask the server to evaluate the prompt at this position ahead of a request (a `warm`
-   * message): sent only while connected, when the server has not said it cannot, and when no
-   * completion is in flight for that cell (a request warms it anyway). Its answer (`warmed`,
-   * or an `error`) is taken silently: a warm-up is not a completion (no activity, no error
-   * shown) and cancels nothing. Returns its number, or `null` when not sent.
+   * message, numbered with the requests): sent only while connected, when the server takes
+   * warm-ups (see `WarmUpMessages`), and when no completion is in flight for that cell (a
+   * request warms it anyway). A warm-up is not a completion: no activity, no error shown, it
+   * cancels nothing. Returns its number, or `null` when not sent.
    */
   warm(input: RequestInput): number | null {
-    const key = JSON.stringify([input.path, input.cell_id]);
-    if (this._state !== 'open' || !this._canWarm || this._latestByKey.has(key)) {
+    if (this._state !== 'open' || !this._warmUps.accepted || this._latestByKey.has(editorKey(input))) {
       return null;
     }
     const number = ++this._counter;
-    this._warms.push(number);
-    this._warms.splice(0, this._warms.length - MAX_WARMS);
+    this._warmUps.sent(number);
     this._send({ type: 'warm', number, ...input });
     return number;
   }
@@ -277,8 +243,7 @@ export class CompletionClient implements IDisposable {
     }
     this._setState(state);
     if (state === 'open') {
-      this._canWarm = true; // perhaps another server now
-      this._warms = [];
+      this._warmUps.reset(); // perhaps another server now
       this._sendQueued();
     } else if (state === 'closed') {
       this._emitError({
@@ -327,9 +292,7 @@ export class CompletionClient implements IDisposable {
         if (message.context_budget) {
           this._contextBudget = message.context_budget;
         }
-        if (message.can_warm === false) {
-          this._canWarm = false;
-        }
+        this._warmUps.onStatus(message);
         this._statusReceived.emit(message);
         break;
       case 'reply':
@@ -339,19 +302,15 @@ export class CompletionClient implements IDisposable {
         this._onChunk(message);
         break;
       case 'warmed':
-        if (this._takeWarm(message.reply_to)) {
-          const outcome = message.skipped ? `skipped: ${message.skipped}` : `${message.ms} ms`;
-          console.debug(`AI inline: warm-up ${message.reply_to}: ${outcome}`);
-        }
+        this._warmUps.onWarmed(message);
         break;
       case 'error': {
         const number = typeof message.reply_to === 'number' ? message.reply_to : null;
-        if (this._isWarmError(number, message.error)) {
-          console.debug('AI inline: warm-up failed:', title(message.error));
-          break;
+        if (this._warmUps.claims(number, message.error)) {
+          break; // taken silently
         }
         this._emitError({
-          message: title(message.error),
+          message: errorTitle(message.error),
           kind: 'protocol',
           number,
           notify: true
@@ -376,7 +335,7 @@ export class CompletionClient implements IDisposable {
     request.replied = true;
     if (message.error) {
       this._emitError({
-        message: title(message.error),
+        message: errorTitle(message.error),
         kind: 'model',
         number: request.number,
         notify: true
@@ -420,9 +379,9 @@ export class CompletionClient implements IDisposable {
     state.text = item.insertText;
     item.isIncomplete = !message.done;
     if (message.error) {
-      item.error = { message: title(message.error) };
+      item.error = { message: errorTitle(message.error) };
       this._emitError({
-        message: title(message.error),
+        message: errorTitle(message.error),
         kind: 'model',
         number: request.number,
         notify: true
@@ -443,35 +402,6 @@ export class CompletionClient implements IDisposable {
     if ([...request.tokens].every(t => this._streams.get(t)?.done ?? true)) {
       this._finish(request);
     }
-  }
-
-  /** Whether `number` is a warm-up waiting for its answer (now taken). */
-  private _takeWarm(number: number | null): boolean {
-    const index = number === null ? -1 : this._warms.indexOf(number);
-    if (index >= 0) {
-      this._warms.splice(index, 1);
-    }
-    return index >= 0;
-  }
-
-  /**
-   * Whether an error is a warm-up's: one with its `reply_to`, or (from a server that does not
-   * know `warm` messages) a `BadMessage` without one naming the `warm` type; then no more
-   * warm-ups are sent on this connection.
-   */
-  private _isWarmError(number: number | null, error: IErrorInfo | null | undefined): boolean {
-    if (number !== null) {
-      return this._takeWarm(number);
-    }
-    const refused =
-      this._warms.length > 0 &&
-      error?.type === 'BadMessage' &&
-      /'warm'/.test(error.title ?? '');
-    if (refused) {
-      this._canWarm = false;
-      this._warms = [];
-    }
-    return refused;
   }
 
   /** Settle every request in flight (empty lists, ended streams), e.g. on a closed socket. */
@@ -563,15 +493,18 @@ export class CompletionClient implements IDisposable {
   private _requests = new Map<number, IRequest>();
   private _latestByKey = new Map<string, number>();
   private _outbox: number[] = [];
-  /** Warm-ups whose answer may still come, oldest first. */
-  private _warms: number[] = [];
-  private _canWarm = true;
+  private _warmUps = new WarmUpMessages();
   private _streams = new Map<string, IStreamState>();
   private _stateChanged = new Signal<this, ConnectionState>(this);
   private _statusReceived = new Signal<this, IStatusMessage>(this);
   private _errorOccurred = new Signal<this, IClientError>(this);
   private _firstToken = new Signal<this, IFirstToken>(this);
   private _activityChanged = new Signal<this, number>(this);
+}
+
+export namespace CompletionClient {
+  /** The socket's options; its clock also times the first tokens. */
+  export interface IOptions extends ReconnectingSocket.IOptions {}
 }
 
 interface IRequest {
@@ -618,9 +551,4 @@ export function keepCodePoints(text: string, count: number): string {
     end += code > 0xffff ? 2 : 1;
   }
   return text.slice(0, end);
-}
-
-function title(error: IErrorInfo | null | undefined): string {
-  const text = (error?.title || error?.type || 'Unknown error').trim();
-  return text.split('\n')[0];
 }

@@ -11,17 +11,7 @@
  */
 import type { Widget } from '@lumino/widgets';
 
-import type { ICellMessage, IContextBudget } from './protocol';
-
-/** The server's default budget, used until its status tells its own. */
-export const DEFAULT_BUDGET: IContextBudget = {
-  above_chars: 6000,
-  below_chars: 2000,
-  max_cells: 50,
-  include_outputs: false,
-  output_chars: 400,
-  variables_chars: 1500
-};
+import { DEFAULT_BUDGET, ICellMessage, IContextBudget } from './protocol';
 
 export interface INeighbours {
   above: ICellMessage[];

@@ -1,5 +1,7 @@
 /**
- * Messages of the `jupyter-ai-inline/completions` websocket (see docs/protocol.md).
+ * Messages of the `jupyter-ai-inline/completions` websocket (see docs/protocol.md), the
+ * server's defaults, and the types the browser's modules share about requests and replies.
+ * Types only, and a few constants: a module that needs a type of these imports it from here.
  */
 
 /** The server endpoint, relative to the server's base URL. */
@@ -43,6 +45,16 @@ export interface IContextBudget {
   /** The kernel's variables' share of the prompt; 0: none (older servers send none). */
   variables_chars?: number;
 }
+
+/** The server's default budget, used until its status tells its own. */
+export const DEFAULT_BUDGET: IContextBudget = {
+  above_chars: 6000,
+  below_chars: 2000,
+  max_cells: 50,
+  include_outputs: false,
+  output_chars: 400,
+  variables_chars: 1500
+};
 
 /** One name of the running kernel and what it holds, as the kernel summarized it. */
 export interface IKernelVariable {
@@ -91,6 +103,12 @@ export interface IErrorInfo {
   type: string;
   title: string;
   traceback?: string;
+}
+
+/** An error's one readable line. */
+export function errorTitle(error: IErrorInfo | null | undefined): string {
+  const text = (error?.title || error?.type || 'Unknown error').trim();
+  return text.split('\n')[0];
 }
 
 export interface IItem {
@@ -165,3 +183,49 @@ export type IncomingMessage =
   | IStreamMessage
   | IWarmedMessage
   | IErrorMessage;
+
+// In the browser: what the client takes and hands out
+
+/** The state of the websocket (and of the client over it). */
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'disposed';
+
+/** What a request (or a warm-up) carries besides its type and number. */
+export type RequestInput = Omit<IRequestMessage, 'type' | 'number'>;
+
+/**
+ * The key of an editor: its document and cell. A request supersedes the previous one of the
+ * same key; the suggestions are cached per key.
+ */
+export function editorKey(input: Pick<RequestInput, 'path' | 'cell_id'>): string {
+  return JSON.stringify([input.path, input.cell_id]);
+}
+
+/** An inline completion item as JupyterLab's inline completer takes it. */
+export interface ICompletionItem {
+  insertText: string;
+  isIncomplete?: boolean;
+  token?: string;
+  error?: { message?: string };
+}
+
+export interface ICompletionList {
+  items: ICompletionItem[];
+}
+
+export interface IClientError {
+  /** One readable line. */
+  message: string;
+  /** `connection`: the endpoint is unreachable; `model`: the model server failed;
+   *  `protocol`: the server could not take a message. */
+  kind: 'connection' | 'model' | 'protocol';
+  /** The request it belongs to, if any. */
+  number: number | null;
+  /** Whether it deserves a notification (and not only the status bar). */
+  notify: boolean;
+}
+
+export interface IFirstToken {
+  number: number;
+  /** From the fetch to the first non-empty text, in milliseconds. */
+  ms: number;
+}

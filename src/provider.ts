@@ -18,9 +18,10 @@ import type {
 import { Text } from '@jupyterlab/coreutils';
 import type { IDisposable } from '@lumino/disposable';
 
-import type { CompletionClient, ICompletionItem, RequestInput } from './client';
+import type { CompletionClient } from './client';
 import { describeTarget, IEditor, textAtCursor, watchDismissal } from './editor';
-import { editorKey, NO_VARIABLES, requestInput, VariablesOf } from './request';
+import { editorKey, ICompletionItem, RequestInput } from './protocol';
+import { NO_VARIABLES, requestInput, VariablesOf } from './request';
 import {
   contextKey,
   follow,

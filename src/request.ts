@@ -5,10 +5,9 @@
  */
 import type { Widget } from '@lumino/widgets';
 
-import type { RequestInput } from './client';
 import { neighbours } from './neighbours';
 import { ITarget, languageOf } from './editor';
-import type { IContextBudget, IKernelVariable } from './protocol';
+import type { IContextBudget, IKernelVariable, RequestInput } from './protocol';
 
 /** The kernel's variables for the editor of a widget (none when unknown or off). */
 export type VariablesOf = (widget: Widget | null | undefined) => readonly IKernelVariable[];
@@ -43,9 +42,4 @@ export function requestInput(
     ...(cells.below.length ? { below: cells.below } : {}),
     ...(withVariables ? { variables } : {})
   };
-}
-
-/** The key of an editor: its document and cell (a client cancels per key as well). */
-export function editorKey(input: Pick<RequestInput, 'path' | 'cell_id'>): string {
-  return JSON.stringify([input.path, input.cell_id]);
 }

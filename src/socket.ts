@@ -6,6 +6,8 @@
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { ConnectionState, ENDPOINT } from './protocol';
+
 /** The part of the browser's `WebSocket` used here (a fake one in tests). */
 export interface ISocket {
   readonly readyState: number;
@@ -19,40 +21,17 @@ export interface ISocket {
 
 export type SocketConstructor = new (url: string) => ISocket;
 
-export type ConnectionState = 'connecting' | 'open' | 'closed' | 'disposed';
-
-export interface ISocketOptions {
-  /** The websocket URL, e.g. from `completionsUrl()`. */
-  url: string;
-  /** The `WebSocket` constructor (`ServerConnection.makeSettings().WebSocket`). */
-  WebSocket: SocketConstructor;
-  /** First reconnection delay in ms, doubled after each failure (default 500). */
-  initialDelay?: number;
-  /** Longest reconnection delay in ms (default 10000). */
-  maxDelay?: number;
-  /** A connection that lasted this long (ms) resets the backoff (default 2000). */
-  stableAfter?: number;
-  /**
-   * Failed attempts after which a socket that never connected stops retrying in the background
-   * (the endpoint is missing: each attempt is a 404 in the server's log); `connectOnDemand()`
-   * then tries again, at most once per `maxDelay` (default 6).
-   */
-  maxRetriesUnreachable?: number;
-  /** Clock in milliseconds (default `performance.now`). */
-  now?: () => number;
-}
-
 const OPEN = 1;
 
 /** `{wsUrl}jupyter-ai-inline/completions`, with `?token=` when the settings have one. */
 export function completionsUrl(settings: { wsUrl: string; token?: string }): string {
   const base = settings.wsUrl.endsWith('/') ? settings.wsUrl : settings.wsUrl + '/';
-  const url = base + 'jupyter-ai-inline/completions';
+  const url = base + ENDPOINT;
   return settings.token ? `${url}?token=${encodeURIComponent(settings.token)}` : url;
 }
 
 export class ReconnectingSocket implements IDisposable {
-  constructor(options: ISocketOptions) {
+  constructor(options: ReconnectingSocket.IOptions) {
     this._url = options.url;
     this._WebSocket = options.WebSocket;
     this._initialDelay = options.initialDelay ?? 500;
@@ -226,6 +205,29 @@ export class ReconnectingSocket implements IDisposable {
   private _retryTimer: ReturnType<typeof setTimeout> | null = null;
   private _stateChanged = new Signal<this, ConnectionState>(this);
   private _messageReceived = new Signal<this, unknown>(this);
+}
+
+export namespace ReconnectingSocket {
+  export interface IOptions {
+    /** The websocket URL, e.g. from `completionsUrl()`. */
+    url: string;
+    /** The `WebSocket` constructor (`ServerConnection.makeSettings().WebSocket`). */
+    WebSocket: SocketConstructor;
+    /** First reconnection delay in ms, doubled after each failure (default 500). */
+    initialDelay?: number;
+    /** Longest reconnection delay in ms (default 10000). */
+    maxDelay?: number;
+    /** A connection that lasted this long (ms) resets the backoff (default 2000). */
+    stableAfter?: number;
+    /**
+     * Failed attempts after which a socket that never connected stops retrying in the
+     * background (the endpoint is missing: each attempt is a 404 in the server's log);
+     * `connectOnDemand()` then tries again, at most once per `maxDelay` (default 6).
+     */
+    maxRetriesUnreachable?: number;
+    /** Clock in milliseconds (default `performance.now`). */
+    now?: () => number;
+  }
 }
 
 /** Stop listening to a websocket that is done with. */

@@ -7,8 +7,8 @@ import { Notification } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import type { CompletionClient, IClientError } from './client';
-import type { ILocalServer } from './protocol';
+import type { CompletionClient } from './client';
+import type { IClientError, ILocalServer } from './protocol';
 
 export type ActivityState = 'starting' | 'idle' | 'generating' | 'error';
 

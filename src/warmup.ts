@@ -6,14 +6,23 @@
  * At most one warm-up is pending: a newer one replaces it, so moving quickly through many
  * cells sends one warm-up, for the cell where the user stopped. File editors have no cells
  * and get none.
+ *
+ * `WarmUp` decides when (`watchCells` tells it where the user is); the client sends the
+ * `warm` messages, and its `WarmUpMessages` takes their answers.
  */
 import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
-import type { RequestInput } from './client';
 import { describeTarget, textAtCursor } from './editor';
-import type { IContextBudget } from './protocol';
+import {
+  errorTitle,
+  IContextBudget,
+  IErrorInfo,
+  IStatusMessage,
+  IWarmedMessage,
+  RequestInput
+} from './protocol';
 import { requestInput, VariablesOf } from './request';
 
 export const WARM_UP_DELAY = 250;
@@ -140,4 +149,86 @@ export function watchCells(
       root.removeEventListener('focusin', onFocusin);
     }
   };
+}
+
+/** At most this many warm-ups wait for their answer (one is scheduled at a time, and the
+ *  server answers each within a prompt evaluation). */
+const MAX_WARMS = 8;
+
+/**
+ * The warm-up messages of a client's connection: whether the server takes them (not once its
+ * status said it cannot, nor after a server that does not know them refused one, until the
+ * next connection), and their answers (`warmed`, or an `error`), taken silently: they are
+ * only logged at debug level.
+ */
+export class WarmUpMessages {
+  /** Whether warm-ups may be sent. */
+  get accepted(): boolean {
+    return this._accepted;
+  }
+
+  /** A connection opened: perhaps to another server. */
+  reset(): void {
+    this._accepted = true;
+    this._waiting = [];
+  }
+
+  /** The server's status: `can_warm: false` stops the warm-ups. */
+  onStatus(status: IStatusMessage): void {
+    if (status.can_warm === false) {
+      this._accepted = false;
+    }
+  }
+
+  /** A warm-up was sent with this number. */
+  sent(number: number): void {
+    this._waiting.push(number);
+    this._waiting.splice(0, this._waiting.length - MAX_WARMS);
+  }
+
+  /** A warm-up is over. */
+  onWarmed(message: IWarmedMessage): void {
+    if (this._take(message.reply_to)) {
+      const outcome = message.skipped ? `skipped: ${message.skipped}` : `${message.ms} ms`;
+      console.debug(`AI inline: warm-up ${message.reply_to}: ${outcome}`);
+    }
+  }
+
+  /**
+   * Whether an error is a warm-up's, then taken: one with its `reply_to`, or (from a server
+   * that does not know `warm` messages) a `BadMessage` without one naming the `warm` type;
+   * then no more warm-ups are sent on this connection.
+   */
+  claims(number: number | null, error: IErrorInfo | null | undefined): boolean {
+    let claimed: boolean;
+    if (number !== null) {
+      claimed = this._take(number);
+    } else {
+      claimed =
+        this._waiting.length > 0 &&
+        error?.type === 'BadMessage' &&
+        /'warm'/.test(error.title ?? '');
+      if (claimed) {
+        this._accepted = false;
+        this._waiting = [];
+      }
+    }
+    if (claimed) {
+      console.debug('AI inline: warm-up failed:', errorTitle(error));
+    }
+    return claimed;
+  }
+
+  /** Whether `number` is a warm-up waiting for its answer (now taken). */
+  private _take(number: number): boolean {
+    const index = this._waiting.indexOf(number);
+    if (index >= 0) {
+      this._waiting.splice(index, 1);
+    }
+    return index >= 0;
+  }
+
+  private _accepted = true;
+  /** Warm-ups whose answer may still come, oldest first. */
+  private _waiting: number[] = [];
 }

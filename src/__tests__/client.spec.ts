@@ -1,4 +1,5 @@
-import { CONNECTION_LOST, IClientError, IFirstToken, UNREACHABLE } from '../client';
+import { CONNECTION_LOST, UNREACHABLE } from '../client';
+import type { IClientError, IFirstToken } from '../protocol';
 import { chunk, flush, INPUT, makeClient, openClient, reply, statusMessage } from './fakes';
 
 const SETTINGS = {

@@ -1,7 +1,8 @@
 /** A fake WebSocket, fake editors and helpers for the socket, client and provider tests. */
 import { Signal } from '@lumino/signaling';
 
-import { CompletionClient, IClientError, IClientOptions } from '../client';
+import { CompletionClient } from '../client';
+import type { IClientError } from '../protocol';
 import type { ISocket, SocketConstructor } from '../socket';
 
 export class FakeSocket implements ISocket {
@@ -67,7 +68,7 @@ export function recordingSockets(): {
 }
 
 /** A client whose sockets are recorded in `sockets`, newest last. */
-export function makeClient(options: Partial<IClientOptions> = {}): {
+export function makeClient(options: Partial<CompletionClient.IOptions> = {}): {
   client: CompletionClient;
   sockets: FakeSocket[];
   socket: () => FakeSocket;
@@ -78,7 +79,7 @@ export function makeClient(options: Partial<IClientOptions> = {}): {
 }
 
 /** A client connected to an open socket; its errors are recorded in `errors`. */
-export function openClient(options: Partial<IClientOptions> = {}): ReturnType<
+export function openClient(options: Partial<CompletionClient.IOptions> = {}): ReturnType<
   typeof makeClient
 > & { errors: IClientError[] } {
   const made = makeClient(options);

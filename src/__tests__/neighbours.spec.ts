@@ -1,6 +1,6 @@
 import budgetCases from '../../tests/budget_cases.json';
-import { DEFAULT_BUDGET, neighbours, pickAbove, pickBelow } from '../neighbours';
-import type { ICellMessage, IContextBudget } from '../protocol';
+import { neighbours, pickAbove, pickBelow } from '../neighbours';
+import { DEFAULT_BUDGET, ICellMessage, IContextBudget } from '../protocol';
 
 function cell(type: string, source: string, outputs: any[] = []) {
   return {

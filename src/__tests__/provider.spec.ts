@@ -1,4 +1,4 @@
-import { DEFAULT_BUDGET } from '../neighbours';
+import { DEFAULT_BUDGET } from '../protocol';
 import { InlineProvider, PROVIDER_ID } from '../provider';
 import {
   chunk,

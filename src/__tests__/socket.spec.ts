@@ -1,8 +1,9 @@
-import { completionsUrl, ConnectionState, ISocketOptions, ReconnectingSocket } from '../socket';
+import type { ConnectionState } from '../protocol';
+import { completionsUrl, ReconnectingSocket } from '../socket';
 import { ENDPOINT_URL, FakeSocket, recordingSockets } from './fakes';
 
 /** A socket over recorded fakes (`ws()`: the newest), its states recorded in `states`. */
-function makeSocket(options: Partial<ISocketOptions> = {}) {
+function makeSocket(options: Partial<ReconnectingSocket.IOptions> = {}) {
   const { WebSocket, sockets, socket: ws } = recordingSockets();
   const socket = new ReconnectingSocket({ url: ENDPOINT_URL, WebSocket, ...options });
   const states: ConnectionState[] = [];

@@ -1,8 +1,7 @@
 import { Signal } from '@lumino/signaling';
 
-import type { RequestInput } from '../client';
 import { InlineProvider } from '../provider';
-import { DEFAULT_BUDGET } from '../neighbours';
+import { DEFAULT_BUDGET, RequestInput } from '../protocol';
 import { WARM_UP_DELAY, WarmUp, watchCells } from '../warmup';
 import { makeClient, notebookPanel, TextEditor } from './fakes';
 
