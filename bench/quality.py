@@ -15,7 +15,7 @@ Every task goes through each arm once, the arms of a task in turn (each goes fir
 * `cells`: our extension in a real `jupyter server` subprocess (`bench_local_endpoint`), on a
   managed `LocalLlamaServer` with the default model (gemma 3 270M) and the user's default
   local settings (8192 tokens of context, 2 slots). A tab's websocket sends the cell split at
-  the cursor with the other cells as the browser picks them (`src/context.ts`: nearest first,
+  the cursor with the other cells as the browser picks them (`src/neighbours.ts`: nearest first,
   empty cells skipped, within the `context_budget` of the server's status, whole cells above
   from an anchored start), `path` the notebook's name, a `cell_id` per task. No collaboration
   room exists, so the server uses the request's cells.
@@ -63,7 +63,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,8 +75,8 @@ sys.path.insert(0, str(ROOT))  # before bench/: `bench` and `tests` are the pack
 
 from bench import harness  # noqa: E402
 from bench.bench_local_endpoint import Tab, jupyter_server  # noqa: E402
-from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
-from jupyter_ai_inline.engine.prompt import SEPARATOR, anchored  # noqa: E402
+from jupyter_ai_inline.engine import CellText, ContextBudget, aclose_clients  # noqa: E402
+from jupyter_ai_inline.engine.prompt import pick_above, pick_below  # noqa: E402
 from jupyter_ai_inline.local import LocalLlamaServer, default_model_path  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -111,7 +111,7 @@ DEFAULT_BUDGET: Budget = {
     "include_outputs": False,
     "output_chars": 400,
 }
-"""`DEFAULT_BUDGET` of `src/context.ts`: the browser's budget until the status tells."""
+"""`DEFAULT_BUDGET` of `src/protocol.ts`: the browser's budget until the status tells."""
 
 
 # -- the tasks and the browser's choice of cells -----------------------------------------------
@@ -147,63 +147,36 @@ def load(data: Path) -> tuple[list[Task], dict[str, Notebook]]:
     return tasks, notebooks
 
 
-def cell_message(cell: dict[str, str], output: str | None, budget: Budget) -> dict[str, str]:
-    """`cellMessage` of src/context.ts: the cell's kind and source, and its short text
-    output when the server's budget includes outputs."""
+def cell_text(cell: dict[str, str], output: str | None, budget: Budget) -> CellText:
+    """A cell as the browser reads it (`cellMessage` of src/neighbours.ts): its kind and
+    source, and its short text output when the server's budget includes outputs."""
     kind = cell["cell_type"] if cell["cell_type"] in KINDS else "raw"
-    message = {"cell_type": kind, "source": cell["source"]}
+    outputs = ""
     if budget["include_outputs"] and kind == "code" and budget["output_chars"] > 0:
-        text = (output or "")[: budget["output_chars"]].strip()  # outputText
-        if text:
-            message["outputs"] = text
-    return message
+        outputs = (output or "")[: budget["output_chars"]].strip()  # outputText
+    return CellText(kind=kind, source=cell["source"], outputs=outputs)  # type: ignore[arg-type]
 
 
-def size(message: dict[str, str]) -> int:
-    """`cellSize` of src/context.ts (`cell_size` of the engine)."""
-    return len(message["source"]) + len(message.get("outputs", "")) + SEPARATOR
-
-
-def take_above(messages: list[dict[str, str]], budget: Budget) -> list[dict[str, str]]:
-    """`takeAbove` of src/context.ts: whole cells from the anchored start (the engine's
-    `anchored`), empty ones skipped; only a nearest cell larger than the budget is cut (lengths
-    in code points; JavaScript counts UTF-16 units, the same outside the astral planes)."""
-    chars = budget["above_chars"]
-    count = anchored([size(message) for message in messages], chars)
-    taken = [m for m in messages[:count] if m["source"].strip()][: budget["max_cells"]]
-    if not taken and chars and messages and messages[0]["source"].strip():
-        taken = [{**messages[0], "source": messages[0]["source"][-chars:]}]
-    return taken
-
-
-def take_below(messages: Iterable[dict[str, str]], budget: Budget) -> list[dict[str, str]]:
-    """`takeBelow` of src/context.ts: nearest first until the budget is spent, empty ones
-    skipped, the last one cut at its end."""
-    taken: list[dict[str, str]] = []
-    left = budget["below_chars"]
-    for message in messages:
-        if left <= 0 or len(taken) >= budget["max_cells"]:
-            break
-        if not message["source"].strip():
-            continue
-        message = {**message, "source": message["source"][:left]}
-        left -= size(message)
-        taken.append(message)
-    return taken
+def cell_message(cell: CellText) -> dict[str, str]:
+    """A cell as a request carries it (`ICellMessage`)."""
+    outputs = {"outputs": cell.outputs} if cell.outputs else {}
+    return {"cell_type": cell.kind, "source": cell.source, **outputs}
 
 
 def neighbours(
     notebook: Notebook, index: int, budget: Budget
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The `above` and `below` cells of the cell at `index`, nearest first, as the browser
-    sends them (`neighbours` of src/context.ts)."""
-    messages = [
-        cell_message(cell, output, budget)
+    sends them (`neighbours` of src/neighbours.ts): chosen by the engine's budget rule
+    (`pick_above`, `pick_below`), which the browser mirrors."""
+    cells = [
+        cell_text(cell, output, budget)
         for cell, output in zip(notebook.cells, notebook.outputs, strict=True)
     ]
-    above = take_above(messages[:index][::-1], budget)
-    below = take_below(messages[index + 1 :], budget)
-    return above, below
+    rule = ContextBudget.model_validate(budget)
+    above = pick_above(cells[:index][::-1], rule)
+    below = pick_below(cells[index + 1 :], rule)
+    return [cell_message(cell) for cell in above], [cell_message(cell) for cell in below]
 
 
 def browser_json(message: dict[str, Any]) -> str:
