@@ -1,6 +1,8 @@
 /**
- * Where a completion is asked for (document path, notebook cell, editor), and when the user
- * turns away from it (Escape, cursor moved back or to another line, selection, focus lost).
+ * The editor a completion is asked in (`ActiveEditor`, read once from the widget: document
+ * path, notebook cell, kernel language, the editor itself), and what the user does there
+ * since: the text at the cursor now, what was typed, and when they turn away from it (Escape,
+ * cursor moved back or to another line, selection, focus lost).
  *
  * Widgets are read by shape, not by class, so that this works with notebooks, file editors and
  * consoles alike without importing their packages at run time.
@@ -28,50 +30,93 @@ export interface IEditor {
   getOffsetAt?(position: IPosition): number;
 }
 
-/** The editor's text and the cursor's JS string index in it, when the editor tells them. */
-export function textAtCursor(editor: IEditor): { text: string; offset: number } | null {
-  const text = editor.model.sharedModel?.getSource();
-  if (typeof text !== 'string' || !editor.getOffsetAt) {
-    return null;
-  }
-  return { text, offset: editor.getOffsetAt(editor.getCursorPosition()) };
-}
-
 /** Why the user left a completion. */
 export type Dismissal = 'escape' | 'cursor' | 'focus' | 'typed';
 
-export interface ITarget {
+/**
+ * The editor a completion is asked in, read once from a notebook panel, a file editor or a
+ * console: the document's path, the active cell and its editor. Its methods read the editor
+ * as it is when they are called.
+ */
+export class ActiveEditor {
+  /** Read the widget's active editor now. */
+  constructor(widget: Widget | null | undefined) {
+    this.widget = widget ?? null;
+    const w = widget as any;
+    if (!w) {
+      return;
+    }
+    const path = w.context?.path ?? w.sessionContext?.path ?? w.console?.sessionContext?.path;
+    this.path = typeof path === 'string' ? path : null;
+
+    const cell = w.content?.activeCell ?? w.console?.promptCell;
+    if (cell) {
+      const id = cell.model?.id;
+      this.cellId = typeof id === 'string' ? id : null;
+      this.editor = cell.editor ?? null;
+      const language = w.content?.model?.defaultKernelLanguage;
+      this.kernelLanguage = typeof language === 'string' && language ? language : null;
+    } else if (w.content?.editor) {
+      this.editor = w.content.editor; // FileEditor
+    }
+  }
+
+  /** The widget it was read from. */
+  readonly widget: Widget | null;
   /** The document's path, `null` when the widget has none. */
-  path: string | null;
+  readonly path: string | null = null;
   /** The notebook (or console) cell id, `null` in a file editor. */
-  cellId: string | null;
+  readonly cellId: string | null = null;
   /** The kernel language of a notebook, if known. */
-  kernelLanguage: string | null;
+  readonly kernelLanguage: string | null = null;
   /** The editor being completed in, if found. */
-  editor: IEditor | null;
-}
+  readonly editor: IEditor | null = null;
 
-/** Read the path, the active cell and its editor from a notebook panel, file editor or console. */
-export function describeTarget(widget: Widget | null | undefined): ITarget {
-  const w = widget as any;
-  const target: ITarget = { path: null, cellId: null, kernelLanguage: null, editor: null };
-  if (!w) {
-    return target;
+  /** The editor's MIME type, if it tells. */
+  get mimeType(): string | undefined {
+    return this.editor?.model.mimeType;
   }
-  const path = w.context?.path ?? w.sessionContext?.path ?? w.console?.sessionContext?.path;
-  target.path = typeof path === 'string' ? path : null;
 
-  const cell = w.content?.activeCell ?? w.console?.promptCell;
-  if (cell) {
-    const id = cell.model?.id;
-    target.cellId = typeof id === 'string' ? id : null;
-    target.editor = cell.editor ?? null;
-    const language = w.content?.model?.defaultKernelLanguage;
-    target.kernelLanguage = typeof language === 'string' && language ? language : null;
-  } else if (w.content?.editor) {
-    target.editor = w.content.editor; // FileEditor
+  /** The language of a MIME type, else the notebook's kernel language, else `null`. */
+  languageOf(mime: string | undefined): string | null {
+    return (mime && LANGUAGES[mime]) || this.kernelLanguage || null;
   }
-  return target;
+
+  /** The editor's text and the cursor's JS string index in it, when the editor tells them. */
+  textAtCursor(): { text: string; offset: number } | null {
+    const editor = this.editor;
+    const text = editor?.model.sharedModel?.getSource();
+    if (!editor || typeof text !== 'string' || !editor.getOffsetAt) {
+      return null;
+    }
+    return { text, offset: editor.getOffsetAt(editor.getCursorPosition()) };
+  }
+
+  /**
+   * What was typed since `prefix`, read from the editor at each call (JupyterLab trims the
+   * items as the user types); `fallback` when the editor cannot tell or left that prefix.
+   */
+  typedSince(prefix: string, fallback: string): () => string {
+    return () => {
+      const now = this.textAtCursor();
+      if (!now) {
+        return fallback;
+      }
+      const before = now.text.slice(0, now.offset);
+      return before.startsWith(prefix) ? before.slice(prefix.length) : fallback;
+    };
+  }
+
+  /**
+   * Call `onDismiss` once, with the reason, when the user leaves the completion at the cursor
+   * now (see `watchDismissal` below); `null` without an editor.
+   */
+  watchDismissal(
+    onDismiss: (why: Dismissal) => void,
+    diverged?: () => boolean
+  ): IDisposable | null {
+    return this.editor ? watchDismissal(this.editor, onDismiss, diverged) : null;
+  }
 }
 
 const LANGUAGES: { [mime: string]: string } = {
@@ -102,11 +147,6 @@ const LANGUAGES: { [mime: string]: string } = {
   'text/css': 'css'
 };
 
-/** The language of a MIME type, else the notebook's kernel language, else `null`. */
-export function languageOf(mime: string | undefined, kernelLanguage: string | null): string | null {
-  return (mime && LANGUAGES[mime]) || kernelLanguage || null;
-}
-
 /**
  * Call `onDismiss` once, with the reason, when the user leaves the completion at `start`:
  * presses Escape, moves the cursor to another line or before `start`, selects text, or the
@@ -116,7 +156,7 @@ export function languageOf(mime: string | undefined, kernelLanguage: string | nu
  * typed can no longer be the start of the suggestions ('typed'; checked once the keystroke's
  * text is in the model).
  */
-export function watchDismissal(
+function watchDismissal(
   editor: IEditor,
   onDismiss: (why: Dismissal) => void,
   diverged?: () => boolean

@@ -10,7 +10,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { CompletionClient } from './client';
 import { completionsUrl } from './socket';
 import { KernelVariables, sessionOf } from './kernel';
-import { InlineProvider } from './provider';
+import { GhostTextProvider } from './provider';
 import { bindSettings, kernelVariablesOn, PLUGIN_ID } from './settings';
 import { InlineStatus, StatusWidget } from './status';
 import { IShellLike, watchCells, WarmUp } from './warmup';
@@ -45,7 +45,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     // Registered during activation: the inline completer reads its providers on `restored`.
-    manager.registerInlineProvider(new InlineProvider(client, undefined, kernels.variablesOf));
+    manager.registerInlineProvider(
+      new GhostTextProvider({ client, variablesOf: kernels.variablesOf })
+    );
 
     // Warm the model up for the cell the user stops at, and again when its kernel's
     // variables change (the prompt changed with them).

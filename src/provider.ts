@@ -19,7 +19,7 @@ import { Text } from '@jupyterlab/coreutils';
 import type { IDisposable } from '@lumino/disposable';
 
 import type { CompletionClient } from './client';
-import { describeTarget, IEditor, textAtCursor, watchDismissal } from './editor';
+import { ActiveEditor } from './editor';
 import { editorKey, ICompletionItem, RequestInput } from './protocol';
 import { NO_VARIABLES, requestInput, VariablesOf } from './request';
 import {
@@ -44,20 +44,14 @@ interface IFollower {
   claimed: boolean;
 }
 
-export class InlineProvider implements IInlineCompletionProvider {
-  /**
-   * @param variablesOf - the kernel's variables for a widget's editor, sent with requests
-   */
-  constructor(
-    client: CompletionClient,
-    cache = new SuggestionCache(),
-    variablesOf: VariablesOf = NO_VARIABLES
-  ) {
-    this._client = client;
-    this.cache = cache;
-    this._variablesOf = variablesOf;
+/** The ghost-text provider of JupyterLab's inline completer. */
+export class GhostTextProvider implements IInlineCompletionProvider {
+  constructor(options: GhostTextProvider.IOptions) {
+    this._client = options.client;
+    this.cache = options.cache ?? new SuggestionCache();
+    this._variablesOf = options.variablesOf ?? NO_VARIABLES;
     // Suggestions of another model are not this one's.
-    client.statusReceived.connect((_, status) => {
+    this._client.statusReceived.connect((_, status) => {
       const model = JSON.stringify([status.backend, status.base_url, status.model]);
       if (model !== this._model) {
         this._model = model;
@@ -80,15 +74,13 @@ export class InlineProvider implements IInlineCompletionProvider {
     context: IInlineCompletionContext
   ): Promise<IInlineCompletionList> {
     this._purge();
-    const target = describeTarget(context.widget);
+    // The editor, read once: every step of this fetch (and of its suggestions) uses it.
+    const active = new ActiveEditor(context.widget);
     // JupyterLab gives the offset in code points; strings are indexed in UTF-16 units.
     const offset = Text.charIndexToJsIndex(request.offset, request.text);
     const input = requestInput(
-      context.widget,
-      target,
-      request.text,
-      offset,
-      request.mimeType,
+      active,
+      { text: request.text, offset, mime: request.mimeType },
       this._client.contextBudget,
       this._variablesOf(context.widget)
     );
@@ -97,21 +89,19 @@ export class InlineProvider implements IInlineCompletionProvider {
 
     // Escape forgets what was shown here, so that typing on does not bring it back.
     this._shown?.dispose();
-    this._shown = target.editor
-      ? watchDismissal(target.editor, why => {
-          if (why === 'escape') {
-            this.cache.dismiss(editor, key);
-          }
-        })
-      : null;
+    this._shown = active.watchDismissal(why => {
+      if (why === 'escape') {
+        this.cache.dismiss(editor, key);
+      }
+    });
 
     const match = this.cache.lookup(editor, key);
     if (match) {
       const { entry, typed, indices } = match;
-      const live = liveTyped(target.editor, entry, typed);
+      const live = active.typedSince(entry.prefix, typed);
       return { items: indices.map(i => this._item(entry.suggestions[i], live, typed)) };
     }
-    return this._request(input, editor, key, target.editor);
+    return this._request(input, editor, key, active);
   }
 
   stream(token: string): AsyncGenerator<{ response: IInlineCompletionList['items'][number] }> {
@@ -123,15 +113,15 @@ export class InlineProvider implements IInlineCompletionProvider {
     input: RequestInput,
     editor: string,
     key: IKey,
-    target: IEditor | null
+    active: ActiveEditor
   ): Promise<IInlineCompletionList> {
     const handle = this._client.request(input);
     // Typing what none of its suggestions can start with ends the generation at once (a
     // shared model server gets its slot back before the next fetch supersedes it).
     let diverged = () => false;
-    if (target) {
-      const cancel = () => this._client.cancel(handle.number);
-      const watcher = watchDismissal(target, cancel, () => diverged());
+    const cancel = () => this._client.cancel(handle.number);
+    const watcher = active.watchDismissal(cancel, () => diverged());
+    if (watcher) {
       void handle.finished.then(() => watcher.dispose());
     }
     const list = await handle.reply;
@@ -140,7 +130,7 @@ export class InlineProvider implements IInlineCompletionProvider {
     }
     const suggestions = list.items.map(item => new Suggestion(item.insertText, !item.token));
     const entry = this.cache.add(editor, key, suggestions);
-    const live = liveTyped(target, entry, '');
+    const live = active.typedSince(entry.prefix, '');
     diverged = () => {
       const typed = live();
       return suggestions.every(s => !s.text.startsWith(typed) && (s.done || !typed.startsWith(s.text)));
@@ -239,6 +229,17 @@ export class InlineProvider implements IInlineCompletionProvider {
   private _model: string | null = null;
 }
 
+export namespace GhostTextProvider {
+  export interface IOptions {
+    /** The websocket client that sends the requests. */
+    client: CompletionClient;
+    /** The suggestions generated so far (a new cache by default). */
+    cache?: SuggestionCache;
+    /** The kernel's variables for a widget's editor, sent with requests (none by default). */
+    variablesOf?: VariablesOf;
+  }
+}
+
 /**
  * The key of what the model sees besides the prefix (and the editor): the suffix and the
  * other cells. Not the MIME type nor the language: a new notebook's cells are `text/plain`
@@ -246,19 +247,4 @@ export class InlineProvider implements IInlineCompletionProvider {
  */
 function keyOf(input: RequestInput): string {
   return contextKey([input.suffix, input.above, input.below, input.variables]);
-}
-
-/**
- * What was typed since `entry`'s prefix, read from the editor at each call (JupyterLab trims
- * the items as the user types); `fallback` when the editor cannot tell or left that prefix.
- */
-function liveTyped(editor: IEditor | null, entry: IEntry, fallback: string): () => string {
-  return () => {
-    const now = editor ? textAtCursor(editor) : null;
-    if (!now) {
-      return fallback;
-    }
-    const prefix = now.text.slice(0, now.offset);
-    return prefix.startsWith(entry.prefix) ? prefix.slice(entry.prefix.length) : fallback;
-  };
 }

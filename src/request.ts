@@ -5,8 +5,8 @@
  */
 import type { Widget } from '@lumino/widgets';
 
+import type { ActiveEditor } from './editor';
 import { neighbours } from './neighbours';
-import { ITarget, languageOf } from './editor';
 import type { IContextBudget, IKernelVariable, RequestInput } from './protocol';
 
 /** The kernel's variables for the editor of a widget (none when unknown or off). */
@@ -15,29 +15,35 @@ export type VariablesOf = (widget: Widget | null | undefined) => readonly IKerne
 /** No kernel variables. */
 export const NO_VARIABLES: VariablesOf = () => [];
 
+/** A position in an editor's text. */
+export interface IAt {
+  /** The editor's text. */
+  text: string;
+  /** The cursor's JS string index in `text`. */
+  offset: number;
+  /** The editor's MIME type, if known. */
+  mime: string | undefined;
+}
+
 /**
- * The request's fields at `offset` (a JS string index) of `text` in `target`, an editor of
- * `widget`, with the other cells within `budget` and the kernel's `variables` (none when
- * the server's budget has no room for them).
+ * The request's fields at `at` in `editor`, with the other cells of its widget within
+ * `budget` and the kernel's `variables` (none when the server's budget has no room for them).
  */
 export function requestInput(
-  widget: Widget | null | undefined,
-  target: ITarget,
-  text: string,
-  offset: number,
-  mime: string | undefined,
+  editor: ActiveEditor,
+  at: IAt,
   budget: IContextBudget,
   variables: readonly IKernelVariable[] = []
 ): RequestInput {
-  const cells = neighbours(widget, budget);
+  const cells = neighbours(editor.widget, budget);
   const withVariables = variables.length > 0 && budget.variables_chars !== 0;
   return {
-    prefix: text.slice(0, offset),
-    suffix: text.slice(offset),
-    mime: mime ?? 'text/plain',
-    path: target.path,
-    cell_id: target.cellId,
-    language: languageOf(mime, target.kernelLanguage),
+    prefix: at.text.slice(0, at.offset),
+    suffix: at.text.slice(at.offset),
+    mime: at.mime ?? 'text/plain',
+    path: editor.path,
+    cell_id: editor.cellId,
+    language: editor.languageOf(at.mime),
     ...(cells.above.length ? { above: cells.above } : {}),
     ...(cells.below.length ? { below: cells.below } : {}),
     ...(withVariables ? { variables } : {})

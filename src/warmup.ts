@@ -14,7 +14,7 @@ import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type { Widget } from '@lumino/widgets';
 
-import { describeTarget, textAtCursor } from './editor';
+import { ActiveEditor } from './editor';
 import {
   errorTitle,
   IContextBudget,
@@ -57,7 +57,7 @@ export class WarmUp implements IDisposable {
   /** Warm up the active cell of `widget` once it stayed active for the delay. */
   schedule(widget: Widget | null | undefined): void {
     this._cancel();
-    const cellId = describeTarget(widget).cellId;
+    const cellId = new ActiveEditor(widget).cellId;
     if (this._disposed || !widget || cellId === null) {
       return; // not a notebook or a console
     }
@@ -73,21 +73,17 @@ export class WarmUp implements IDisposable {
   }
 
   private _fire(widget: Widget, cellId: string): void {
-    const target = describeTarget(widget);
+    const editor = new ActiveEditor(widget);
     const current = this._options.current;
-    if (target.cellId !== cellId || !target.editor || (current && current() !== widget)) {
+    if (editor.cellId !== cellId || (current && current() !== widget)) {
       return; // the user moved on
     }
-    const at = textAtCursor(target.editor);
+    const at = editor.textAtCursor();
     if (at) {
-      const mime = target.editor.model.mimeType;
       this._options.warm(
         requestInput(
-          widget,
-          target,
-          at.text,
-          at.offset,
-          mime,
+          editor,
+          { ...at, mime: editor.mimeType },
           this._options.budget(),
           this._options.variables?.(widget)
         )

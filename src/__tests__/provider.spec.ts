@@ -1,5 +1,5 @@
 import { DEFAULT_BUDGET } from '../protocol';
-import { InlineProvider, PROVIDER_ID } from '../provider';
+import { GhostTextProvider, PROVIDER_ID } from '../provider';
 import {
   chunk,
   FakeEditor,
@@ -22,11 +22,11 @@ function setup() {
   const fake = makeClient();
   fake.client.connect();
   fake.socket().open();
-  const provider = new InlineProvider(fake.client);
+  const provider = new GhostTextProvider({ client: fake.client });
   return { ...fake, provider };
 }
 
-describe('InlineProvider', () => {
+describe('GhostTextProvider', () => {
   it('is enabled by default and streams', () => {
     const { provider } = setup();
     expect(provider.identifier).toBe(PROVIDER_ID);
@@ -96,9 +96,12 @@ describe('InlineProvider', () => {
     fake.socket().open();
     const variables = [{ name: 'sales', text: 'DataFrame (3, 2): region object, units int64' }];
     const asked: unknown[] = [];
-    const provider = new InlineProvider(fake.client, undefined, widget => {
-      asked.push(widget);
-      return variables;
+    const provider = new GhostTextProvider({
+      client: fake.client,
+      variablesOf: widget => {
+        asked.push(widget);
+        return variables;
+      }
     });
     const widget = notebookPanel(new FakeEditor());
     const fetch = () =>
@@ -231,7 +234,7 @@ function consume(stream: AsyncGenerator<{ response: { insertText: string } }>): 
   return seen;
 }
 
-describe('InlineProvider type along and cache', () => {
+describe('GhostTextProvider type along and cache', () => {
   it('answers with the rest of a suggestion while the typed text matches it, at once', async () => {
     const { fetch, editor, requests, answer, socket } = typing();
     void fetch();

@@ -1,6 +1,6 @@
 import { Signal } from '@lumino/signaling';
 
-import { InlineProvider } from '../provider';
+import { GhostTextProvider } from '../provider';
 import { DEFAULT_BUDGET, RequestInput } from '../protocol';
 import { WARM_UP_DELAY, WarmUp, watchCells } from '../warmup';
 import { makeClient, notebookPanel, TextEditor } from './fakes';
@@ -82,7 +82,7 @@ describe('WarmUp', () => {
     const fake = makeClient();
     fake.client.connect();
     fake.socket().open();
-    void new InlineProvider(fake.client).fetch(editors[1].request(), { widget: panel } as any);
+    void new GhostTextProvider({ client: fake.client }).fetch(editors[1].request(), { widget: panel } as any);
     const { type, number, ...request } = fake.socket().ofType('request')[0];
     expect(sent).toEqual([request]);
   });
