@@ -36,7 +36,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       url: completionsUrl(serverSettings),
       WebSocket: serverSettings.WebSocket
     });
-    const status = new InlineStatus(client);
+    const status = new InlineStatus({ client });
 
     // The running kernel's variables: on unless the user or the server's budget says no.
     let kernelVariablesWanted = true;
@@ -74,7 +74,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute('settingeditor:open', { query: 'AI inline' });
       };
       statusBar.registerStatusItem(PLUGIN_ID + ':status', {
-        item: new StatusWidget(status, openSettings),
+        item: new StatusWidget({ status, openSettings }),
         align: 'left',
         rank: 100,
         isActive: () => true

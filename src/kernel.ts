@@ -55,13 +55,6 @@ export interface ISessionLike {
   readonly disposed: ISignal<any, void>;
 }
 
-export interface IKernelVariablesOptions {
-  /** Whether to ask kernels at all (the setting, and room for variables in the prompt). */
-  enabled: () => boolean;
-  delay?: number;
-  timeout?: number;
-}
-
 interface IWatched {
   variables: readonly IKernelVariable[];
   /** A user's execution ran since the last summary was asked for. */
@@ -100,7 +93,7 @@ export function parseSummary(stdout: string): IKernelVariable[] {
 }
 
 export class KernelVariables implements IDisposable {
-  constructor(options: IKernelVariablesOptions) {
+  constructor(options: KernelVariables.IOptions) {
     this._options = options;
   }
 
@@ -265,8 +258,17 @@ export class KernelVariables implements IDisposable {
     }
   }
 
-  private _options: IKernelVariablesOptions;
+  private _options: KernelVariables.IOptions;
   private _watched = new Map<ISessionLike, IWatched>();
   private _changed = new Signal<this, ISessionLike>(this);
   private _disposed = false;
+}
+
+export namespace KernelVariables {
+  export interface IOptions {
+    /** Whether to ask kernels at all (the setting, and room for variables in the prompt). */
+    enabled: () => boolean;
+    delay?: number;
+    timeout?: number;
+  }
 }

@@ -14,8 +14,9 @@ export type ActivityState = 'starting' | 'idle' | 'generating' | 'error';
 
 /** The status of the completions, fed by the client's signals. */
 export class InlineStatus {
-  constructor(client: CompletionClient, notify: (message: string) => void = notifyError) {
-    this._notify = notify;
+  constructor(options: InlineStatus.IOptions) {
+    const client = options.client;
+    this._notify = options.notify ?? notifyError;
     client.statusReceived.connect((_, status) => {
       this._model = status.model;
       this._backend = status.backend;
@@ -116,6 +117,15 @@ export class InlineStatus {
   private _notified = new Set<string>();
 }
 
+export namespace InlineStatus {
+  export interface IOptions {
+    /** The client whose signals feed the status. */
+    client: CompletionClient;
+    /** Show an error to the user (a JupyterLab notification by default). */
+    notify?: (message: string) => void;
+  }
+}
+
 /** Distinct error messages remembered as already notified (each is notified once). */
 export const MAX_NOTIFIED = 32;
 
@@ -125,8 +135,9 @@ function notifyError(message: string): void {
 
 /** The status bar item; a click opens the settings. */
 export class StatusWidget extends Widget {
-  constructor(status: InlineStatus, openSettings: () => void) {
+  constructor(options: StatusWidget.IOptions) {
     super();
+    const status = options.status;
     this._status = status;
     this.addClass('jp-AIInline-status');
     this.node.setAttribute('role', 'button');
@@ -134,7 +145,7 @@ export class StatusWidget extends Widget {
       '<span class="jp-AIInline-spinner"></span>' +
       '<span class="jp-AIInline-label"></span>' +
       '<span class="jp-AIInline-detail"></span>';
-    this.node.addEventListener('click', openSettings);
+    this.node.addEventListener('click', options.openSettings);
     status.changed.connect(this._render, this);
     this._render();
   }
@@ -171,6 +182,15 @@ export class StatusWidget extends Widget {
   }
 
   private _status: InlineStatus;
+}
+
+export namespace StatusWidget {
+  export interface IOptions {
+    /** What to show. */
+    status: InlineStatus;
+    /** Open the settings (on a click). */
+    openSettings: () => void;
+  }
 }
 
 const CONTEXT_SOURCES: { [source: string]: string } = {

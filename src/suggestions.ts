@@ -127,16 +127,9 @@ export function contextKey(parts: unknown[]): string {
   return hash(JSON.stringify(parts));
 }
 
-export interface ICacheOptions {
-  /** Entries kept per editor (least recently used dropped first). */
-  entries?: number;
-  /** Editors kept (least recently used dropped first). */
-  editors?: number;
-}
-
 /** A bounded LRU of entries per editor, in a bounded LRU of editors. */
 export class SuggestionCache {
-  constructor(options: ICacheOptions = {}) {
+  constructor(options: SuggestionCache.IOptions = {}) {
     this.maxEntries = options.entries ?? 32;
     this.maxEditors = options.editors ?? 16;
   }
@@ -237,6 +230,15 @@ export class SuggestionCache {
   }
 
   private _editors = new Map<string, IEntry[]>();
+}
+
+export namespace SuggestionCache {
+  export interface IOptions {
+    /** Entries kept per editor (least recently used dropped first). */
+    entries?: number;
+    /** Editors kept (least recently used dropped first). */
+    editors?: number;
+  }
 }
 
 /** What a follower yields: the shown text of a suggestion. */

@@ -27,21 +27,8 @@ import { requestInput, VariablesOf } from './request';
 
 export const WARM_UP_DELAY = 250;
 
-export interface IWarmUpOptions {
-  /** Send a warm-up (the client's `warm`). */
-  warm: (input: RequestInput) => void;
-  /** The budget of the other cells (the client's `contextBudget`). */
-  budget: () => IContextBudget;
-  /** The kernel's variables for a widget's editor, as a request would send them. */
-  variables?: VariablesOf;
-  /** The widget the user is in; a warm-up for another one is dropped. */
-  current?: () => Widget | null | undefined;
-  /** How long a cell must stay active, in ms. */
-  delay?: number;
-}
-
 export class WarmUp implements IDisposable {
-  constructor(options: IWarmUpOptions) {
+  constructor(options: WarmUp.IOptions) {
     this._options = options;
   }
 
@@ -98,9 +85,24 @@ export class WarmUp implements IDisposable {
     }
   }
 
-  private _options: IWarmUpOptions;
+  private _options: WarmUp.IOptions;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _disposed = false;
+}
+
+export namespace WarmUp {
+  export interface IOptions {
+    /** Send a warm-up (the client's `warm`). */
+    warm: (input: RequestInput) => void;
+    /** The budget of the other cells (the client's `contextBudget`). */
+    budget: () => IContextBudget;
+    /** The kernel's variables for a widget's editor, as a request would send them. */
+    variables?: VariablesOf;
+    /** The widget the user is in; a warm-up for another one is dropped. */
+    current?: () => Widget | null | undefined;
+    /** How long a cell must stay active, in ms. */
+    delay?: number;
+  }
 }
 
 /** The part of JupyterLab's shell used here (Notebook 7's shell has it too). */

@@ -11,7 +11,10 @@ import { chunk, INPUT, makeClient, reply, statusMessage } from './fakes';
 function setup() {
   const fake = makeClient();
   const notified: string[] = [];
-  const status = new InlineStatus(fake.client, message => notified.push(message));
+  const status = new InlineStatus({
+    client: fake.client,
+    notify: message => notified.push(message)
+  });
   return { ...fake, status, notified };
 }
 
