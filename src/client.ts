@@ -1,7 +1,9 @@
 /**
- * The requests and streams over the one websocket per browser tab (a `ReconnectingSocket`):
- * numbers the requests, routes replies by `reply_to` and stream chunks by token, cancels
- * superseded requests, and settles whatever is in flight when the connection goes.
+ * The requests and streams over the one websocket per browser tab (a `ReconnectingSocket`,
+ * socket.ts): numbers the requests, routes replies by `reply_to` and stream chunks by token,
+ * cancels superseded requests, and settles whatever is in flight when the connection goes.
+ * Warm-ups are numbered and sent with the requests; their answers go to `WarmUpMessages`
+ * (warmup.ts). The types it takes and hands out are in protocol.ts.
  */
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -159,7 +161,8 @@ export class CompletionClient implements IDisposable {
    * cancels nothing. Returns its number, or `null` when not sent.
    */
   warm(input: RequestInput): number | null {
-    if (this._state !== 'open' || !this._warmUps.accepted || this._latestByKey.has(editorKey(input))) {
+    const busy = this._latestByKey.has(editorKey(input));
+    if (this._state !== 'open' || !this._warmUps.accepted || busy) {
       return null;
     }
     const number = ++this._counter;

@@ -27,6 +27,7 @@ import { requestInput, VariablesOf } from './request';
 
 export const WARM_UP_DELAY = 250;
 
+/** Schedules the warm-up of the cell the user stops at. */
 export class WarmUp implements IDisposable {
   constructor(options: WarmUp.IOptions) {
     this._options = options;

@@ -118,8 +118,9 @@ const CASES = (budgetCases as { cases: IBudgetCase[] }).cases;
 
 /** A notebook cell holding a case's cell (its outputs as one stream output). */
 function caseCell(message: ICellMessage) {
-  const outputs = message.outputs ? [{ output_type: 'stream', name: 'stdout', text: message.outputs }] : [];
-  return cell(message.cell_type, message.source, outputs);
+  const { outputs } = message;
+  const stream = outputs ? [{ output_type: 'stream', name: 'stdout', text: outputs }] : [];
+  return cell(message.cell_type, message.source, stream);
 }
 
 describe("the budget rule: the engine's cases (tests/budget_cases.json)", () => {
