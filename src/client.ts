@@ -13,6 +13,7 @@ import {
   DEFAULT_BUDGET,
   editorKey,
   errorTitle,
+  ICompletionClient,
   ICompletionItem,
   ICompletionList,
   IClientError,
@@ -21,6 +22,7 @@ import {
   IItem,
   IncomingMessage,
   IReplyMessage,
+  IRequestHandle,
   IRequestMessage,
   IServerSettings,
   IStatusMessage,
@@ -31,21 +33,12 @@ import {
 import { ReconnectingSocket } from './socket';
 import { WarmUpMessages } from './warmup';
 
-export interface IRequestHandle {
-  /** The request's number (its `reply_to` in the server's answers). */
-  readonly number: number;
-  /** The items of the `reply`; an empty list when the request is cancelled or fails. */
-  readonly reply: Promise<ICompletionList>;
-  /** Resolves when the request is over: every token done, cancelled, failed or disconnected. */
-  readonly finished: Promise<void>;
-}
-
 export const UNREACHABLE =
   'Cannot reach the jupyter-ai-inline server extension: is it installed and enabled on the Jupyter server?';
 export const CONNECTION_LOST =
   'Lost the connection to the jupyter-ai-inline server extension: reconnecting';
 
-export class CompletionClient implements IDisposable {
+export class CompletionClient implements ICompletionClient, IDisposable {
   constructor(options: CompletionClient.IOptions) {
     this._now = options.now ?? (() => performance.now());
     this._socket = new ReconnectingSocket({ ...options, now: this._now });

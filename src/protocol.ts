@@ -4,6 +4,8 @@
  * Types only, and a few constants: a module that needs a type of these imports it from here.
  */
 
+import type { ISignal } from '@lumino/signaling';
+
 /** The server endpoint, relative to the server's base URL. */
 export const ENDPOINT = 'jupyter-ai-inline/completions';
 
@@ -228,4 +230,42 @@ export interface IFirstToken {
   number: number;
   /** From the fetch to the first non-empty text, in milliseconds. */
   ms: number;
+}
+
+/** A request in flight, as the client's `request` returns it. */
+export interface IRequestHandle {
+  /** The request's number (its `reply_to` in the server's answers). */
+  readonly number: number;
+  /** The items of the `reply`; an empty list when the request is cancelled or fails. */
+  readonly reply: Promise<ICompletionList>;
+  /** Resolves when the request is over: every token done, cancelled, failed or disconnected. */
+  readonly finished: Promise<void>;
+}
+
+/**
+ * The completions' websocket client (`CompletionClient`, client.ts), as the provider, the
+ * status bar and the warm-ups use it.
+ */
+export interface ICompletionClient {
+  /** How much of the other cells the server's prompt takes (from its status). */
+  readonly contextBudget: IContextBudget;
+  readonly state: ConnectionState;
+  /** The connection state changed (after the requests it ended were settled). */
+  readonly stateChanged: ISignal<ICompletionClient, ConnectionState>;
+  /** The server told which model it uses. */
+  readonly statusReceived: ISignal<ICompletionClient, IStatusMessage>;
+  /** Something failed: the endpoint, the model server, or a message. */
+  readonly errorOccurred: ISignal<ICompletionClient, IClientError>;
+  /** A request produced its first non-empty text. */
+  readonly firstToken: ISignal<ICompletionClient, IFirstToken>;
+  /** The number of requests in flight changed (the argument). */
+  readonly activityChanged: ISignal<ICompletionClient, number>;
+  /** Ask for completions; a request for the same editor (`editorKey`) cancels the previous one. */
+  request(input: RequestInput): IRequestHandle;
+  /** Stop a request (unknown or finished ones are ignored). */
+  cancel(number: number): void;
+  /** The updates of one suggestion: its full text so far, until its `done` chunk. */
+  stream(token: string): AsyncGenerator<{ response: ICompletionItem }>;
+  /** Warm the model up for this position ahead of a request; its number, or `null` if not sent. */
+  warm(input: RequestInput): number | null;
 }

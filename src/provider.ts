@@ -18,9 +18,8 @@ import type {
 import { Text } from '@jupyterlab/coreutils';
 import type { IDisposable } from '@lumino/disposable';
 
-import type { CompletionClient } from './client';
 import { ActiveEditor } from './editor';
-import { editorKey, ICompletionItem, RequestInput } from './protocol';
+import { editorKey, ICompletionClient, ICompletionItem, RequestInput } from './protocol';
 import { NO_VARIABLES, requestInput, VariablesOf } from './request';
 import {
   contextKey,
@@ -221,7 +220,7 @@ export class GhostTextProvider implements IInlineCompletionProvider {
     }
   }
 
-  private _client: CompletionClient;
+  private _client: ICompletionClient;
   private _variablesOf: VariablesOf;
   private _followers = new Map<string, IFollower>();
   private _locals = 0;
@@ -232,7 +231,7 @@ export class GhostTextProvider implements IInlineCompletionProvider {
 export namespace GhostTextProvider {
   export interface IOptions {
     /** The websocket client that sends the requests. */
-    client: CompletionClient;
+    client: ICompletionClient;
     /** The suggestions generated so far (a new cache by default). */
     cache?: SuggestionCache;
     /** The kernel's variables for a widget's editor, sent with requests (none by default). */

@@ -7,8 +7,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import type { CompletionClient } from './client';
-import type { IClientError, ILocalServer } from './protocol';
+import type { IClientError, ICompletionClient, ILocalServer } from './protocol';
 
 export type ActivityState = 'starting' | 'idle' | 'generating' | 'error';
 
@@ -120,7 +119,7 @@ export class InlineStatus {
 export namespace InlineStatus {
   export interface IOptions {
     /** The client whose signals feed the status. */
-    client: CompletionClient;
+    client: ICompletionClient;
     /** Show an error to the user (a JupyterLab notification by default). */
     notify?: (message: string) => void;
   }
