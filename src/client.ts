@@ -1,9 +1,10 @@
 /**
- * The requests and streams over the one websocket per browser tab (a `ReconnectingSocket`,
- * socket.ts): numbers the requests, routes replies by `reply_to` and stream chunks by token,
- * cancels superseded requests, and settles whatever is in flight when the connection goes.
- * Warm-ups are numbered and sent with the requests; their answers go to `WarmUpMessages`
- * (warmup.ts). The types it takes and hands out are in protocol.ts.
+ * The requests and their replies over the one websocket per browser tab (a
+ * `ReconnectingSocket`, socket.ts): numbers the requests, routes replies by `reply_to` and
+ * stream chunks by token (to its `TokenStreams`, streams.ts), cancels superseded requests,
+ * and settles whatever is in flight when the connection goes. Warm-ups are numbered and sent
+ * with the requests; their answers go to `WarmUpMessages` (warmup.ts). The types it takes
+ * and hands out are in protocol.ts (`ICompletionClient` is what the others use of it).
  */
 import type { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -31,6 +32,7 @@ import {
   RequestInput
 } from './protocol';
 import { ReconnectingSocket } from './socket';
+import { TokenStreams } from './streams';
 import { WarmUpMessages } from './warmup';
 
 export const UNREACHABLE =
@@ -102,7 +104,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
 
   /** Ask for completions; a request for the same (path, cell_id) cancels the previous one. */
   request(input: RequestInput): IRequestHandle {
-    this._purgeUnclaimed();
+    this._streams.purge();
     const number = ++this._counter;
     const key = editorKey(input);
     const previous = this._latestByKey.get(key);
@@ -184,36 +186,15 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   }
 
   /** The updates of one suggestion: its full text so far, until its `done` chunk. */
-  async *stream(token: string): AsyncGenerator<{ response: ICompletionItem }> {
-    const state = this._streams.get(token);
-    if (!state || state.claimed) {
-      return;
-    }
-    state.claimed = true;
-    try {
-      for (;;) {
-        if (state.latest) {
-          const response = state.latest;
-          state.latest = null;
-          yield { response };
-        } else if (state.done) {
-          return;
-        } else {
-          await new Promise<void>(resolve => (state.wake = resolve));
-        }
+  stream(token: string): AsyncGenerator<{ response: ICompletionItem }> {
+    return this._streams.read(token, number => {
+      // Its reader stopped listening: once no token of the request is listened to, the
+      // request is of no use.
+      const request = this._requests.get(number);
+      if (request && this._streams.allDone(request.tokens)) {
+        this.cancel(number);
       }
-    } finally {
-      this._streams.delete(token);
-      if (!state.done) {
-        // The consumer stopped listening (the generator was returned): once no token of
-        // the request is listened to, the request is of no use.
-        state.done = true;
-        const request = this._requests.get(state.number);
-        if (request && [...request.tokens].every(t => this._streams.get(t)?.done ?? true)) {
-          this.cancel(request.number);
-        }
-      }
-    }
+    });
   }
 
   dispose(): void {
@@ -341,14 +322,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
     for (const item of items) {
       if (item.token && item.isIncomplete) {
         request.tokens.add(item.token);
-        this._streams.set(item.token, {
-          number: request.number,
-          text: '',
-          latest: null,
-          done: false,
-          claimed: false,
-          wake: null
-        });
+        this._streams.open(item.token, request.number);
       }
     }
     request.resolveReply({ items });
@@ -360,22 +334,12 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   private _onChunk(message: IStreamMessage): void {
     const request = this._requests.get(message.reply_to);
     const token = message.response?.token;
-    if (!request || !token || !request.tokens.has(token)) {
+    if (!request || !token || !request.tokens.has(token) || !this._streams.isOpen(token)) {
       return;
     }
-    const state = this._streams.get(token);
-    if (!state || state.done) {
-      return;
-    }
-    const item = toItem(message.response);
-    if (typeof message.keep === 'number') {
-      // a delta: the text follows the first `keep` characters (code points) of the last one
-      item.insertText = keepCodePoints(state.text, message.keep) + item.insertText;
-    }
-    state.text = item.insertText;
-    item.isIncomplete = !message.done;
+    const chunk = toItem(message.response);
     if (message.error) {
-      item.error = { message: errorTitle(message.error) };
+      chunk.error = { message: errorTitle(message.error) };
       this._emitError({
         message: errorTitle(message.error),
         kind: 'model',
@@ -383,6 +347,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
         notify: true
       });
     }
+    const item = this._streams.push(token, chunk, message.keep, !!message.done);
     if (!request.firstTokenSeen && item.insertText) {
       request.firstTokenSeen = true;
       this._firstToken.emit({
@@ -390,12 +355,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
         ms: Math.round(this._now() - request.startedAt)
       });
     }
-    state.latest = item;
-    if (message.done) {
-      state.done = true;
-    }
-    this._wake(state);
-    if ([...request.tokens].every(t => this._streams.get(t)?.done ?? true)) {
+    if (this._streams.allDone(request.tokens)) {
       this._finish(request);
     }
   }
@@ -417,29 +377,10 @@ export class CompletionClient implements ICompletionClient, IDisposable {
     }
     request.resolveReply({ items: [] }); // no-op when the reply came
     for (const token of request.tokens) {
-      const state = this._streams.get(token);
-      if (state && !state.done) {
-        state.done = true;
-        this._wake(state);
-      }
+      this._streams.end(token);
     }
     request.resolveFinished();
     this._activityChanged.emit(this._requests.size);
-  }
-
-  /** Forget finished streams that nobody asked for (their fetch was dropped). */
-  private _purgeUnclaimed(): void {
-    for (const [token, state] of this._streams) {
-      if (state.done && !state.claimed) {
-        this._streams.delete(token);
-      }
-    }
-  }
-
-  private _wake(state: IStreamState): void {
-    const wake = state.wake;
-    state.wake = null;
-    wake?.();
   }
 
   private _send(message: OutgoingMessage): void {
@@ -490,7 +431,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   private _latestByKey = new Map<string, number>();
   private _outbox: number[] = [];
   private _warmUps = new WarmUpMessages();
-  private _streams = new Map<string, IStreamState>();
+  private _streams = new TokenStreams();
   private _stateChanged = new Signal<this, ConnectionState>(this);
   private _statusReceived = new Signal<this, IStatusMessage>(this);
   private _errorOccurred = new Signal<this, IClientError>(this);
@@ -516,18 +457,6 @@ interface IRequest {
   resolveFinished: () => void;
 }
 
-interface IStreamState {
-  number: number;
-  /** The suggestion's full text so far (chunks may carry only what changed). */
-  text: string;
-  /** The newest chunk not yet yielded (chunks carry the full text so far). */
-  latest: ICompletionItem | null;
-  done: boolean;
-  /** Whether `stream(token)` was called. */
-  claimed: boolean;
-  wake: (() => void) | null;
-}
-
 function toItem(item: IItem): ICompletionItem {
   const result: ICompletionItem = {
     insertText: item?.insertText ?? '',
@@ -537,14 +466,4 @@ function toItem(item: IItem): ICompletionItem {
     result.token = item.token;
   }
   return result;
-}
-
-/** The first `count` code points of `text` (Python counts characters so). */
-export function keepCodePoints(text: string, count: number): string {
-  let end = 0;
-  for (let seen = 0; seen < count && end < text.length; seen++) {
-    const code = text.codePointAt(end) as number;
-    end += code > 0xffff ? 2 : 1;
-  }
-  return text.slice(0, end);
 }
