@@ -25,18 +25,11 @@ from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
 from pydantic import PrivateAttr, SecretStr
 
-from .engine import (
-    CompletionRequest,
-    FimPrompt,
-    InlineCompleter,
-    Sampling,
-    aclose_clients,
-)
-from .engine.completer import EditorClaim
+from .engine import CompletionRequest, FimPrompt, InlineCompleter, Sampling, aclose_clients
 from .engine.config import BackendName, ModelConfig
 from .engine.errors import LocalModelUnavailable
-from .engine.protocol import Chunk, ErrorInfo, ItemList, Reply, complete, stream_replies
-from .notebook_context import notebook_prompt
+from .engine.protocol import Chunk, ErrorInfo, ItemList, Reply
+from .server.pipeline import Suggestion
 from .server.service import CompletionService
 
 FIELDS = [
@@ -101,56 +94,41 @@ class InlineProvider(BaseProvider, LLM):
 
     # Jupyter AI inline completion
 
+    def suggestion(self, request: InlineCompletionRequest) -> Suggestion:
+        """The request's way through the server (`server/pipeline.py`), as our websocket's:
+        our service's when our extension runs in this server (its local model is waited for
+        while it starts), else the pipeline alone."""
+        engine_request = to_engine_request(request)
+        service = self.service
+        if service is not None:
+            return service.suggestion(
+                self.completer, self.config, engine_request, request.number, self.server_settings
+            )
+        return Suggestion(self.completer, engine_request, request.number, self.server_settings)
+
     async def stream_inline_completions(
         self, request: InlineCompletionRequest
     ) -> AsyncIterator[InlineCompletionReply | InlineCompletionStreamChunk]:
         """An initial reply with one empty item per suggestion, then chunks with each
-        suggestion's full text so far, and exactly one `done` chunk per token."""
-        engine_request = to_engine_request(request)
-        with self.completer.claim((engine_request.path, engine_request.cell_id)) as claim:
-            early = await self.wait_for_local_model(request.number, claim)
-            if early is not None:
-                yield to_jupyter_ai(early)
-                return
-            replies = stream_replies(
-                self.completer, engine_request, request.number, self.prompt, claim
-            )
-            async with aclosing(replies):
+        suggestion's full text so far, and exactly one `done` chunk per token (an error
+        reply with no items when the local model cannot serve)."""
+        suggestion = self.suggestion(request)
+        try:
+            async with aclosing(suggestion.replies()) as replies:
                 async for message in replies:
                     yield to_jupyter_ai(message)
+        except LocalModelUnavailable as exc:
+            yield to_jupyter_ai(unavailable(request.number, exc))
 
     async def generate_inline_completions(
         self, request: InlineCompletionRequest
     ) -> InlineCompletionReply:
         """All suggestions at once: the distinct non-empty ones, or the first error."""
-        engine_request = to_engine_request(request)
-        with self.completer.claim((engine_request.path, engine_request.cell_id)) as claim:
-            reply = await self.wait_for_local_model(request.number, claim)
-            if reply is None:
-                reply = await complete(
-                    self.completer, engine_request, request.number, self.prompt, claim
-                )
-        return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
-
-    async def wait_for_local_model(self, number: int, claim: EditorClaim) -> Reply | None:
-        """While the server extension's llama-server starts, wait for it (bounded by
-        `local_wait_seconds`) instead of failing with "cannot reach". Returns the reply that
-        ends the request early (an error if the model failed or is still starting; an empty
-        one if a newer request for the same cell superseded `claim` meanwhile, as Jupyter AI
-        never cancels), or None to go on."""
-        service = self.service
-        if service is None:
-            return None
         try:
-            if await service.wait_for_local_model(self.config, claim):
-                return None
+            reply = await self.suggestion(request).reply()
         except LocalModelUnavailable as exc:
-            return Reply(list=ItemList(items=[]), reply_to=number, error=ErrorInfo.of(exc))
-        return Reply(list=ItemList(items=[]), reply_to=number)
-
-    async def prompt(self, request: CompletionRequest) -> FimPrompt:
-        prompt, _source = await notebook_prompt(self.completer, request, self.server_settings)
-        return prompt
+            reply = unavailable(request.number, exc)
+        return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
 
     # LangChain LLM (plain completion of a prompt)
 
@@ -222,6 +200,11 @@ class OpenAIInlineProvider(InlineProvider):
         name="OPENAI_API_KEY", keyword_param="api_key"
     )
     backend = "openai"
+
+
+def unavailable(number: int, error: LocalModelUnavailable) -> Reply:
+    """The reply to a request that the managed local model cannot serve."""
+    return Reply(list=ItemList(items=[]), reply_to=number, error=ErrorInfo.of(error))
 
 
 def to_engine_request(request: InlineCompletionRequest) -> CompletionRequest:

@@ -48,7 +48,7 @@ class Tab:
         self.config = service.config({"backend": "llamacpp", "model": "m", "base_url": url})
         self.completer: InlineCompleter = service.completer(self.config)
         self.heard: list[str | None] = []
-        service.listeners.add(lambda: self.heard.append(self.mode))
+        service.changes.subscribe(lambda: self.heard.append(self.mode))
 
     @property
     def mode(self) -> str | None:

@@ -251,16 +251,12 @@ async def test_also_a_langchain_llm(fake: FakeBackend) -> None:
 async def test_a_request_cancelled_before_it_streams_never_reaches_the_backend(
     fake: FakeBackend,
 ) -> None:
-    from jupyter_ai_inline.engine.protocol import stream_replies
-    from jupyter_ai_inline.providers import to_engine_request
-
     provider = ollama(fake, suggestions=2)
-    engine_request = to_engine_request(request(9))
-    with provider.completer.claim((engine_request.path, engine_request.cell_id)) as claim:
-        replies = stream_replies(provider.completer, engine_request, 9, provider.prompt, claim)
-        first = await anext(replies)
-        claim.cancel()  # e.g. the user pressed Escape while the prompt was being built
-        chunks = [chunk async for chunk in replies]
+    suggestion = provider.suggestion(request(9))
+    replies = suggestion.replies()
+    first = await anext(replies)
+    suggestion.cancel()  # e.g. the user pressed Escape as the prompt went to the model
+    chunks = [chunk async for chunk in replies]
     assert len(first.list.items) == 2
     assert [(c.done, c.response.insertText) for c in chunks] == [(True, ""), (True, "")]
     assert fake.requests == []

@@ -7,7 +7,7 @@ Its models mirror Jupyter AI 2's `jupyter_ai_magics.models.completion` field for
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from os.path import commonprefix
 from typing import Literal
@@ -79,14 +79,11 @@ class Deltas:
         return message.model_copy(update={"response": response, "keep": keep})
 
 
-PromptSource = Callable[[CompletionRequest], Awaitable[FimPrompt]]
-
-
 async def stream_replies(
     completer: InlineCompleter,
     request: CompletionRequest,
     number: int,
-    prompt: PromptSource,
+    prompt: FimPrompt,
     claim: EditorClaim,
 ) -> AsyncIterator[Reply | Chunk]:
     """An initial reply with one empty item per suggestion, each with its own token, then
@@ -99,7 +96,7 @@ async def stream_replies(
         list=ItemList(items=[Item(insertText="", isIncomplete=True, token=t) for t in tokens]),
         reply_to=number,
     )
-    updates = completer.stream(request, await prompt(request), claim)
+    updates = completer.stream(request, prompt, claim)
     async with aclosing(updates):
         async for update in updates:
             yield Chunk(
@@ -114,25 +111,23 @@ async def stream_replies(
             )
 
 
-async def complete(
-    completer: InlineCompleter,
-    request: CompletionRequest,
-    number: int,
-    prompt: PromptSource,
-    claim: EditorClaim,
-) -> Reply:
-    """All suggestions at once: the distinct non-empty ones, or else the first error."""
+async def collect(replies: AsyncIterator[Reply | Chunk]) -> Reply:
+    """A streamed request's replies as one: the distinct non-empty suggestions, or else
+    the first error."""
+    number = 0
     texts: list[str] = []
-    errors: list[InlineError] = []
-    updates = completer.stream(request, await prompt(request), claim)
-    async with aclosing(updates):
-        async for update in updates:
-            if update.done and update.error is not None:
-                errors.append(update.error)
-            elif update.done and update.text:
-                texts.append(update.text)
+    errors: list[ErrorInfo] = []
+    async with aclosing(replies):
+        async for message in replies:
+            number = message.reply_to
+            if isinstance(message, Reply):
+                errors.extend([message.error] if message.error else [])
+            elif message.done and message.error is not None:
+                errors.append(message.error)
+            elif message.done and message.response.insertText not in ("", *texts):
+                texts.append(message.response.insertText)
     return Reply(
         list=ItemList(items=[Item(insertText=text) for text in texts]),
         reply_to=number,
-        error=None if texts or not errors else ErrorInfo.of(errors[0]),
+        error=None if texts or not errors else errors[0],
     )

@@ -11,17 +11,19 @@ the questions a request asks: which model, is it the local one, may it go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
+from ..engine import CompletionRequest, InlineCompleter
 from ..engine.backends import BACKENDS
 from ..engine.backends.llamacpp import LlamaCppBackend, LlamaModes, Mode
-from ..engine.completer import EditorClaim, InlineCompleter
+from ..engine.changes import Changes
 from ..engine.config import ModelConfig
-from ..engine.errors import cut
+from ..engine.errors import InlineError, cut
 from ..engine.limits import GenerationLimit
+from ..notebook_context import notebook_prompt
 from .choice import (
     AdminSettings,
     ClientSettings,
@@ -31,6 +33,7 @@ from .choice import (
     status_message,
 )
 from .managed_model import ManagedModel
+from .pipeline import Suggestion
 
 SETTINGS_KEY = "jupyter_ai_inline_service"
 """Where the service sits in the Jupyter server's settings."""
@@ -48,14 +51,15 @@ class CompletionService:
         self.limit = limit
         self.local = local
         self.log = log or logging.getLogger(__name__)
-        self.listeners: set[Callable[[], None]] = set()
+        self.changes = Changes()
+        """Told when a status may have changed: the local model's state, a llama.cpp mode
+        learned or changed. Each websocket session subscribes."""
         self.jupyter_ai_problem: str | None = None
         """Why Jupyter AI's choice of one of our models was left out by the last `choose`."""
         self.jupyter_ai_problem_logged: str | None = None
-        """Called when a status may have changed (local model state, a mode learned)."""
-        self.llama_modes = LlamaModes(on_change=self._changed, log=self.log)
+        self.llama_modes = LlamaModes(on_change=self.changes.emit, log=self.log)
         if local is not None:
-            local.on_change = self._changed
+            local.on_change = self.changes.emit
 
     @classmethod
     def of(cls, web_settings: Mapping[str, Any] | None) -> CompletionService | None:
@@ -176,55 +180,71 @@ class CompletionService:
     def llama_mode(self, config: ModelConfig, backend: object = None) -> Mode | None:
         """llama.cpp's mode for this model, as its requests (of `backend` too, when it has
         modes of its own) taught it; while unknown and the server can answer, it is learned in
-        the background (then `listeners` hear of it)."""
+        the background (then `changes` tell)."""
         if config.backend != "llamacpp" or not config.base_url:
             return None
         url = config.base_url.rstrip("/")
         mode = self.llama_modes.get(url)
         if mode is None and isinstance(backend, LlamaCppBackend) and backend.base_url == url:
             mode = backend.mode
-        local = self.local if self.serves_locally(config.backend, config.base_url) else None
+        local = self.local_for(config)
         if mode is None and (local is None or local.ready):
             self.llama_modes.probe(url)
         return mode
 
-    # -- the local model ---------------------------------------------------------------------
+    # -- the request pipeline ----------------------------------------------------------------
 
-    async def wait_for_local_model(self, config: ModelConfig, claim: EditorClaim) -> bool:
-        """Wait while the local model that serves `config` starts (up to its
-        `wait_seconds`). False if a newer request for the editor superseded `claim`
-        meanwhile; raises `LocalModelUnavailable` if it failed or is still starting."""
-        local = self.local
-        if local is not None and self.serves_locally(config.backend, config.base_url):
-            await local.wait_ready(lambda: claim.cancelled)
-        return not claim.cancelled
+    def local_for(self, config: ModelConfig) -> ManagedModel | None:
+        """The managed local model when it serves `config`."""
+        return self.local if self.serves_locally(config.backend, config.base_url) else None
 
-    def local_model_ready(self, config: ModelConfig) -> bool:
-        """False while the managed local model that serves `config` is not ready."""
-        local = self.local
-        return (
-            not (local is not None and self.serves_locally(config.backend, config.base_url))
-            or local.ready
-        )
+    def suggestion(
+        self,
+        completer: InlineCompleter,
+        config: ModelConfig,
+        request: CompletionRequest,
+        number: int,
+        server_settings: Mapping[str, Any] | None,
+    ) -> Suggestion:
+        """A request's way through the server (`pipeline.Suggestion`); it claims the editor
+        now, so a newer request supersedes the running one at once."""
+        return Suggestion(completer, request, number, server_settings, self.local_for(config))
+
+    async def warm(
+        self,
+        completer: InlineCompleter,
+        config: ModelConfig,
+        request: CompletionRequest,
+        server_settings: Mapping[str, Any] | None,
+    ) -> str | None:
+        """Prepare the model server's prompt cache for `request`: None once done, else why
+        not (`unsupported`, `starting`, `busy`, `superseded`, `unchanged`, `error`).
+        Failures are only logged: a warm-up is a bonus, the next request reports them."""
+        if not self.warms(config):
+            return "unsupported"
+        local = self.local_for(config)
+        if local is not None and not local.ready:
+            return "starting"
+        try:
+            prompt, _source = await notebook_prompt(completer, request, server_settings)
+            return await completer.warm(prompt)
+        except InlineError as error:
+            self.log.debug("A warm-up failed: %s", error.title)
+        except Exception:
+            self.log.exception("A warm-up failed")
+        return "error"
 
     def status(self, config: ModelConfig, source: Source, backend: object = None) -> dict[str, Any]:
         """The status message for this model (see docs/protocol.md)."""
-        local = self.local if self.serves_locally(config.backend, config.base_url) else None
+        local = self.local_for(config)
         mode = self.llama_mode(config, backend)
         return status_message(config, source, mode, local and local.summary())
-
-    def _changed(self) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener()
-            except Exception:  # one broken tab must not stop the others' updates
-                self.log.exception("A completions status listener failed")
 
     async def stop(self) -> None:
         """Cancel the mode probes and the warm-up, stop the local model (at the server's
         shutdown)."""
         await self.llama_modes.aclose()
         await self.limit.aclose()
-        self.listeners.clear()
+        self.changes.clear()
         if self.local is not None:
             await self.local.stop()
