@@ -15,8 +15,8 @@ export type VariablesOf = (widget: Widget | null | undefined) => readonly IKerne
 /** No kernel variables. */
 export const NO_VARIABLES: VariablesOf = () => [];
 
-/** A position in an editor's text. */
-export interface IAt {
+/** The text of an editor and the cursor in it. */
+export interface ITextAtCursor {
   /** The editor's text. */
   text: string;
   /** The cursor's JS string index in `text`. */
@@ -31,7 +31,7 @@ export interface IAt {
  */
 export function requestInput(
   editor: ActiveEditor,
-  at: IAt,
+  at: ITextAtCursor,
   budget: IContextBudget,
   variables: readonly IKernelVariable[] = []
 ): RequestInput {
