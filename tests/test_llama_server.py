@@ -35,10 +35,15 @@ from jupyter_ai_inline.engine.backends.llamacpp import LlamaCppBackend  # noqa: 
 from jupyter_ai_inline.engine.errors import LocalModelUnavailable  # noqa: E402
 from jupyter_ai_inline.engine.limits import GenerationLimit  # noqa: E402
 from jupyter_ai_inline.engine.models import FimPrompt, Sampling  # noqa: E402
-from jupyter_ai_inline.local import LocalLlamaServer, ModelFileError, cpu, supervisor  # noqa: E402
+from jupyter_ai_inline.local import (  # noqa: E402
+    LocalLlamaServer,
+    ManagedModel,  # noqa: E402
+    ModelFileError,
+    cpu,
+    supervisor,
+)
 from jupyter_ai_inline.providers import LlamaCppInlineProvider, to_engine_request  # noqa: E402
 from jupyter_ai_inline.server.choice import AdminSettings  # noqa: E402
-from jupyter_ai_inline.server.managed_model import ManagedModel  # noqa: E402
 from jupyter_ai_inline.server.service import SETTINGS_KEY, CompletionService  # noqa: E402
 from tests.support.completion import IN_A_CELL, inline_request  # noqa: E402
 from tests.support.llama_slots import (  # noqa: E402

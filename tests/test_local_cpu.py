@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_ai_inline.engine.errors import LocalModelUnavailable
-from jupyter_ai_inline.local import cpu, supervisor
-from jupyter_ai_inline.server.managed_model import ManagedModel
+from jupyter_ai_inline.local import ManagedModel, cpu, supervisor
 from tests.support.poll import until
 from tests.support.stand_in_server import healthy, stand_in_server, use_stand_in
 

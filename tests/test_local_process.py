@@ -18,8 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_ai_inline.local import LocalLlamaServer, die_with_parent, process, supervisor
-from jupyter_ai_inline.server.managed_model import ManagedModel
+from jupyter_ai_inline.local import (
+    LocalLlamaServer,
+    ManagedModel,
+    die_with_parent,
+    process,
+    supervisor,
+)
 from tests.support.poll import until
 from tests.support.stand_in_server import healthy, stand_in_server, use_stand_in
 

@@ -29,11 +29,12 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
+from ..engine.changes import Changes
 from ..engine.errors import LocalModelUnavailable
 from . import cpu
 from .model_file import DEFAULT_MODEL_NAME, check_model_file, default_model_path
@@ -119,7 +120,8 @@ class LocalLlamaServer:
         self.backoff_max = backoff_max
         self.stable_after = stable_after
         self.log = logger or log
-        self.on_state_change: Callable[[], None] | None = None
+        self.changes = Changes()
+        """Told when `state` changes."""
 
         self._state = "stopped"
         self.error: str | None = None
@@ -147,8 +149,8 @@ class LocalLlamaServer:
     def state(self, value: str) -> None:
         changed = value != self._state
         self._state = value
-        if changed and self.on_state_change is not None:
-            self.on_state_change()
+        if changed:
+            self.changes.emit()
 
     @property
     def base_url(self) -> str:

@@ -14,10 +14,9 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode
 from ..engine import aclose_clients
 from ..engine.fim import check_setting
 from ..engine.limits import GenerationLimit
-from ..local import LocalLlamaServer
+from ..local import LocalLlamaServer, ManagedModel
 from .choice import AdminSettings
 from .handlers import CompletionsHandler
-from .managed_model import ManagedModel
 from .service import SETTINGS_KEY, CompletionService
 
 WEBSOCKET_PATH = "jupyter-ai-inline/completions"

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..engine import CompletionRequest, InlineCompleter
 from ..engine.protocol import Chunk, ItemList, Reply, collect, stream_replies
+from ..local import ManagedModel
 from ..notebook_context import ContextSource, notebook_prompt
-from .managed_model import ManagedModel
 
 
 class Suggestion:

@@ -23,6 +23,7 @@ from ..engine.changes import Changes
 from ..engine.config import ModelConfig
 from ..engine.errors import InlineError, cut
 from ..engine.limits import GenerationLimit
+from ..local import ManagedModel
 from ..notebook_context import notebook_prompt
 from .choice import (
     AdminSettings,
@@ -32,7 +33,6 @@ from .choice import (
     jupyter_ai_model_id,
     status_message,
 )
-from .managed_model import ManagedModel
 from .pipeline import Suggestion
 
 SETTINGS_KEY = "jupyter_ai_inline_service"
@@ -59,7 +59,7 @@ class CompletionService:
         self.jupyter_ai_problem_logged: str | None = None
         self.llama_modes = LlamaModes(on_change=self.changes.emit, log=self.log)
         if local is not None:
-            local.on_change = self.changes.emit
+            local.changes.subscribe(self.changes.emit)
 
     @classmethod
     def of(cls, web_settings: Mapping[str, Any] | None) -> CompletionService | None:

@@ -1,6 +1,6 @@
-"""The managed local model as the server extension uses it: `llama-server` started in the
-background with Jupyter, stopped with it, its state changes told to its `on_change` (the
-completion service, which tells every open completions websocket)."""
+"""The managed local model as a host uses it: `llama-server` started in the background (the
+host serves at once), waited for by requests while it starts, stopped with the host; its state
+changes told by `changes` (the supervisor's)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine.errors import LocalModelUnavailable
-from ..local import STARTING, LocalLlamaServer
+from .supervisor import STARTING, LocalLlamaServer
 
 READY_POLL_SECONDS = 0.05
 
@@ -30,10 +30,9 @@ class ManagedModel:
         self.log = log
         self.wait_seconds = wait_seconds
         """How long a request waits for a starting server before it gets an error."""
-        self.on_change: Callable[[], None] | None = None
-        """Called when the state changed (the completion service listens)."""
+        self.changes = server.changes
+        """Told when the state changed (the completion service subscribes)."""
         self._task: asyncio.Task[None] | None = None
-        server.on_state_change = self._changed
 
     @property
     def base_url(self) -> str:
@@ -75,7 +74,6 @@ class ManagedModel:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.on_change = None
         await self.server.stop()
 
     async def wait_ready(self, cancelled: Callable[[], bool]) -> None:
@@ -100,7 +98,3 @@ class ManagedModel:
         state = self.state
         message = STARTING if state == "starting" else self.server.status_line
         return {"state": state, "message": message}
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
