@@ -106,12 +106,22 @@ class InlineProvider(BaseProvider, LLM):
             )
         return Suggestion(self.completer, engine_request, request.number, self.server_settings)
 
+    def answered_in_the_browser(self) -> bool:
+        """Whether our own completer shows this model's ghost text in the browser: then
+        Jupyter AI's completer, turned on beside it, gets no suggestion (see
+        `CompletionService.answers_for_jupyter_ai`)."""
+        service = self.service
+        return service is not None and service.answers_for_jupyter_ai()
+
     async def stream_inline_completions(
         self, request: InlineCompletionRequest
     ) -> AsyncIterator[InlineCompletionReply | InlineCompletionStreamChunk]:
         """An initial reply with one empty item per suggestion, then chunks with each
         suggestion's full text so far, and exactly one `done` chunk per token (an error
         reply with no items when the local model cannot serve)."""
+        if self.answered_in_the_browser():
+            yield to_jupyter_ai(Reply(list=ItemList(items=[]), reply_to=request.number))
+            return
         suggestion = self.suggestion(request)
         try:
             async with aclosing(suggestion.replies()) as replies:
@@ -124,10 +134,13 @@ class InlineProvider(BaseProvider, LLM):
         self, request: InlineCompletionRequest
     ) -> InlineCompletionReply:
         """All suggestions at once: the distinct non-empty ones, or the first error."""
-        try:
-            reply = await self.suggestion(request).reply()
-        except LocalModelUnavailable as exc:
-            reply = unavailable(request.number, exc)
+        if self.answered_in_the_browser():
+            reply = Reply(list=ItemList(items=[]), reply_to=request.number)
+        else:
+            try:
+                reply = await self.suggestion(request).reply()
+            except LocalModelUnavailable as exc:
+                reply = unavailable(request.number, exc)
         return InlineCompletionReply(**reply.model_dump(exclude={"type"}))
 
     # LangChain LLM (plain completion of a prompt)

@@ -97,8 +97,23 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   /** The user's settings: sent now if connected, and again after every reconnection. */
   configure(settings: IServerSettings): void {
     this._settings = settings;
-    if (this._state === 'open') {
-      this._send({ type: 'configure', settings });
+    this._sendConfigure();
+  }
+
+  /**
+   * Whether this tab's inline completer shows our ghost text (our provider is enabled): the
+   * server then answers Jupyter AI's completer with nothing when it asks one of our models too.
+   */
+  showsGhostText(shown: boolean): void {
+    if (shown !== this._ghostText) {
+      this._ghostText = shown;
+      this._sendConfigure();
+    }
+  }
+
+  private _sendConfigure(): void {
+    if (this._settings && this._state === 'open') {
+      this._send({ type: 'configure', settings: this._settings, ghost_text: this._ghostText });
     }
   }
 
@@ -235,7 +250,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   /** On (re)connection: the settings, then the requests asked for while connecting. */
   private _sendQueued(): void {
     if (this._settings) {
-      this._send({ type: 'configure', settings: this._settings });
+      this._send({ type: 'configure', settings: this._settings, ghost_text: this._ghostText });
     }
     const outbox = this._outbox;
     this._outbox = [];
@@ -424,6 +439,7 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   private _now: () => number;
   private _state: ConnectionState = 'closed';
   private _settings: IServerSettings | null = null;
+  private _ghostText = false;
   private _maxMessageBytes = Infinity;
   private _contextBudget: IContextBudget = DEFAULT_BUDGET;
   private _counter = 0;

@@ -9,6 +9,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { CompletionClient } from './client';
 import { completionsUrl } from './socket';
+import { JupyterAiBeside } from './jupyterAi';
 import { KernelVariables, sessionOf } from './kernel';
 import { GhostTextProvider } from './provider';
 import { bindSettings, kernelVariablesOn, PLUGIN_ID } from './settings';
@@ -80,6 +81,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         isActive: () => true
       });
     }
+
+    // Jupyter AI's completer turned on beside ours: the model is asked once (jupyterAi.ts).
+    void new JupyterAiBeside({
+      registry: settingRegistry,
+      showsGhostText: shown => client.showsGhostText(shown),
+      source: () => status.source,
+      sourceChanged: callback => status.changed.connect(callback),
+      storage: window.localStorage
+    }).start();
 
     // Connect once the settings are known, so that `configure` precedes the first request.
     void bindSettings(settingRegistry, settings => client.configure(settings)).then(loaded => {

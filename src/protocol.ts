@@ -27,6 +27,8 @@ export interface IServerSettings {
 export interface IConfigureMessage {
   type: 'configure';
   settings: IServerSettings;
+  /** This tab's inline completer shows our ghost text (our provider is enabled). */
+  ghost_text?: boolean;
 }
 
 /** One other cell of the notebook (or an earlier console input). */

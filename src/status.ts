@@ -167,7 +167,9 @@ export class StatusWidget extends Widget {
     this.node.querySelector('.jp-AIInline-detail')!.textContent = detail;
     const lines = [
       `AI inline completions: ${state}`,
-      status.model ? `Model: ${status.model} (${status.backend}, from ${status.source})` : '',
+      status.model
+        ? `Model: ${status.model} (${status.backend}), chosen in ${SOURCES[status.source ?? ''] ?? status.source}`
+        : '',
       status.mode ? `Mode: ${status.mode === 'infill' ? 'fill in the middle (/infill)' : 'prefix completion (/completion)'}` : '',
       status.context ? `Notebook context: ${CONTEXT_SOURCES[status.context] ?? status.context}` : '',
       status.local ? `Local llama-server: ${status.local.message}` : '',
@@ -191,6 +193,12 @@ export namespace StatusWidget {
     openSettings: () => void;
   }
 }
+
+/** Where the model in use was chosen. */
+const SOURCES: { [source: string]: string } = {
+  'jupyter-ai': "Jupyter AI's settings (its inline completions model)",
+  settings: 'the AI inline settings'
+};
 
 const CONTEXT_SOURCES: { [source: string]: string } = {
   live: 'the other cells, from the live collaborative document',

@@ -11,10 +11,11 @@ from pycrdt import Doc, Provider
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from jupyter_ai_inline.server.service import CompletionService
 from tests.support.completion import request
 from tests.support.fake_backend import FakeBackend
 from tests.support.poll import until
-from tests.support.ws_client import ENDPOINT, Client
+from tests.support.ws_client import ENDPOINT, Client, connect
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -131,6 +132,32 @@ async def test_errors_arrive_as_readable_chunks(jp_ws_fetch, backend_port, noteb
         assert all(
             e["type"] == "ModelNotFound" and "ollama pull coder" in e["title"] for e in errors
         )
+
+
+async def test_with_our_completer_showing_ghost_text_jupyter_ais_asks_nothing(
+    jp_ws_fetch, jp_serverapp, backend_port, notebook_file
+) -> None:
+    """Jupyter AI's completer turned on beside ours, our model chosen in its settings: only
+    ours reaches the model server; once no tab shows our ghost text, Jupyter AI's does."""
+    async with FakeBackend(port=backend_port, tokens=TOKENS) as backend:
+        ours = await connect(jp_ws_fetch)
+        ours.send(type="configure", settings={}, ghost_text=True)
+        assert (await ours.receive())["source"] == "jupyter-ai"
+        theirs = await jupyter_ai_tab(jp_ws_fetch)
+        theirs.send(**completion_request(1))
+        reply = await theirs.receive()
+        assert reply["reply_to"] == 1 and reply["list"]["items"] == [] and not reply["error"]
+        ours.request(2, prefix="sales.", path=NOTEBOOK, cell_id="current")
+        finals = [m for m in await ours.until_done(2, 2) if m.get("done")]
+        assert "groupby('region')" in {m["response"]["insertText"] for m in finals}
+        assert len(backend.requests) == 2  # our two suggestions, nothing for Jupyter AI's
+
+        ours.close()  # no tab shows our ghost text any more: Jupyter AI's completer is served
+        service = CompletionService.of(jp_serverapp.web_app.settings)
+        await until(lambda: not service.ghost_text_tabs, what="our tab's end heard")
+        theirs.send(**completion_request(3))
+        replies = await theirs.until_done(None, 2)
+        assert len(replies[0]["list"]["items"]) == 2 and len(backend.requests) == 4
 
 
 class TornadoChannel:

@@ -91,6 +91,10 @@ class ConfigureMessage(BaseModel):
     type: Literal["configure"]
     settings: dict[str, Any]
     """Checked field by field (`ClientSettings.parse`): a bad field is reported and left out."""
+    ghost_text: bool = False
+    """Whether this tab's inline completer shows our ghost text (our provider is enabled in
+    JupyterLab's Inline Completer settings). While one does, Jupyter AI's completer gets no
+    suggestion from our models: the tab asks once, not twice."""
 
 
 BrowserMessage = RequestMessage | WarmMessage | CancelMessage | ConfigureMessage

@@ -57,6 +57,9 @@ class CompletionService:
         self.jupyter_ai_problem: str | None = None
         """Why Jupyter AI's choice of one of our models was left out by the last `choose`."""
         self.jupyter_ai_problem_logged: str | None = None
+        self.ghost_text_tabs: set[object] = set()
+        """The sessions whose tab shows our ghost text (`shows_ghost_text`)."""
+        self._told_jupyter_ai = False
         self.llama_modes = LlamaModes(on_change=self.changes.emit, log=self.log)
         if local is not None:
             local.changes.subscribe(self.changes.emit)
@@ -159,6 +162,26 @@ class CompletionService:
         admin = self.admin
         same_server = (config.backend, config.base_url) == (admin.backend, admin.server_url)
         return admin.api_key if same_server else None
+
+    def shows_ghost_text(self, tab: object, shown: bool) -> None:
+        """Whether a browser tab shows our ghost text (its `configure`), until it closes."""
+        if shown:
+            self.ghost_text_tabs.add(tab)
+        else:
+            self.ghost_text_tabs.discard(tab)
+
+    def answers_for_jupyter_ai(self) -> bool:
+        """Whether our completer answers in the browser, so that Jupyter AI's completer,
+        when it also asks one of our models, gets no suggestion: the model server gets one
+        request per keystroke, not two, and the user sees each suggestion once."""
+        answers = bool(self.ghost_text_tabs)
+        if answers and not self._told_jupyter_ai:
+            self._told_jupyter_ai = True
+            self.log.info(
+                "Jupyter AI's inline completer asks for one of our models while our own "
+                "completer shows ghost text: ours answers, Jupyter AI's gets no suggestion"
+            )
+        return answers
 
     def warms(self, config: ModelConfig) -> bool:
         """Whether cells gaining focus warm this model server's prompt cache (`warm_up`)."""

@@ -72,6 +72,7 @@ class CompletionSession:
     def close(self) -> None:
         """The tab has gone: stop its requests and warm-up, hear no more changes."""
         self._unsubscribe()
+        self.service.shows_ghost_text(self, False)
         for suggestion, task in self.inflight.values():
             suggestion.cancel()
             task.cancel()
@@ -131,6 +132,7 @@ class CompletionSession:
     def handle(self, message: BrowserMessage) -> None:
         """One parsed message from the tab."""
         if isinstance(message, ConfigureMessage):
+            self.service.shows_ghost_text(self, message.ghost_text)
             self.configure(message.settings)
         elif isinstance(message, CancelMessage):
             self.cancel(message.number)

@@ -31,7 +31,7 @@ describe('CompletionClient messages', () => {
     expect(socket().sent).toEqual([]);
     socket().open();
     expect(socket().sent.map(m => m.type)).toEqual(['configure', 'request', 'request']);
-    expect(socket().sent[0]).toEqual({ type: 'configure', settings: SETTINGS });
+    expect(socket().sent[0]).toEqual({ type: 'configure', settings: SETTINGS, ghost_text: false });
     expect(socket().sent[1]).toEqual({ type: 'request', number: first.number, ...INPUT });
     expect(socket().sent[2].number).toBe(second.number);
     expect(second.number).toBeGreaterThan(first.number);
@@ -39,8 +39,15 @@ describe('CompletionClient messages', () => {
     client.configure({ ...SETTINGS, model: 'other' });
     expect(socket().sent[3]).toEqual({
       type: 'configure',
-      settings: { ...SETTINGS, model: 'other' }
+      settings: { ...SETTINGS, model: 'other' },
+      ghost_text: false
     });
+    // Whether the tab shows our ghost text goes with the settings, now and on reconnection.
+    client.showsGhostText(true);
+    client.showsGhostText(true); // unchanged: nothing more sent
+    expect(socket().sent.slice(4)).toEqual([
+      { type: 'configure', settings: { ...SETTINGS, model: 'other' }, ghost_text: true }
+    ]);
   });
 
   it('resolves the fetch with the reply and routes chunks to their token until done', async () => {
@@ -351,7 +358,7 @@ describe('CompletionClient connection', () => {
     expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 10000, 10000]);
     socket().open();
     expect(client.state).toBe('open');
-    expect(socket().sent).toEqual([{ type: 'configure', settings: SETTINGS }]);
+    expect(socket().sent).toEqual([{ type: 'configure', settings: SETTINGS, ghost_text: false }]);
     expect(socket().url).toBe('ws://localhost:8888/lab-base/jupyter-ai-inline/completions');
     client.dispose();
   });

@@ -38,7 +38,7 @@ test('status bar: the model, idle, and the last time to first token', async ({ p
   await expect(item.locator('.jp-AIInline-detail')).toHaveText(/^\d+ ms$/);
   await expect(item).toHaveAttribute(
     'title',
-    new RegExp(`^AI inline completions: idle\\nModel: \\S*${MODEL} \\(ollama, from settings\\)`)
+    new RegExp(`^AI inline completions: idle\\nModel: \\S*${MODEL} \\(ollama\\), chosen in the AI inline settings`)
   );
 
   await screenshotItem(page, item, 'status-bar.png');
