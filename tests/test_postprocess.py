@@ -36,3 +36,35 @@ def test_marks_complete_when_more_output_cannot_change_the_text() -> None:
     assert process("```\nx\n```", "", "").complete
     assert process("return 1\nprint(2)", "def f():\n    ", "").complete
     assert not process("x = 1\ny", "", "").complete
+
+
+@pytest.mark.parametrize(
+    ("raw", "prefix", "shown"),
+    [
+        # where a block starts: on an empty line after a comment or an opener, to its end
+        ("total = df.sum()\ntotal\n", "# total revenue by region\n", "total = df.sum()\ntotal"),
+        ("load()\nclean()", "# steps:\n", "load()\nclean()"),
+        ("return 1\n    x\nprint(f())", "def f():\n    ", "return 1\n    x"),
+        ("    return 1\nprint(f())", "def f():\n", "    return 1"),  # not yet indented
+        ("import os\nimport sys", "", "import os\nimport sys"),  # the top of the cell
+        # at the end of such a line, a suggestion that starts on the next line
+        ("\ntotal = df.sum()\ntotal", "# total revenue by region", "\ntotal = df.sum()\ntotal"),
+        ("\n    return 1\nprint(f())", "def f():", "\n    return 1"),
+        # one line elsewhere: after text on the cursor's line, after a line of code
+        ("turn 42\nprint(1)", "def answer():\n    re", "turn 42"),
+        ("sum()\n# then plot\ntotal.plot()", "# total\ntotal = df.", "sum()"),
+        ("y = 2\nz = 3", "x = 1\n", "y = 2"),
+        ("\ny = 2\nz = 3", "x = 1", "\ny = 2"),
+        ("\n\ny = 2\nz = 3", "x = 1\n", "\n\ny = 2"),
+    ],
+)
+def test_multi_line_where_a_block_starts_one_line_elsewhere(
+    raw: str, prefix: str, shown: str
+) -> None:
+    assert process(raw, prefix, "", final=True).text == shown
+
+
+def test_one_line_is_complete_once_its_line_ends() -> None:
+    assert not process("y = 2", "x = 1\n", "").complete  # the line may still grow
+    assert process("y = 2\n", "x = 1\n", "").complete
+    assert not process("y = 2\nz", "# two lines\n", "").complete

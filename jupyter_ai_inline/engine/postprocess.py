@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 FENCE = "```"
 PAIRS = {")": "(", "]": "[", "}": "{"}
+COMMENTS = ("#", "//", "--", "/*")
+"""How a comment line starts (Python, R, Julia, shell; C-like languages; SQL)."""
+OPENERS = (":", "{", "(", "[")
+"""How a line that opens a block (or a bracket to be continued below) ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,11 @@ def process(raw: str, prefix: str, suffix: str, final: bool = False) -> Processe
             text, complete = text.split("\n", 1)[0], True
         text = _trim_overlap(text, suffix_line)
     else:
-        text, ended = _cut_at_block_end(text, prefix, suffix, final)
+        block_indent = _block_start(prefix, text)
+        if block_indent is None:
+            text, ended = _through_first_line(text)
+        else:
+            text, ended = _cut_at_block_end(text, block_indent, suffix, final)
         complete = complete or ended
 
     text = text.rstrip()
@@ -76,10 +84,53 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _cut_at_block_end(text: str, prefix: str, suffix: str, final: bool) -> tuple[str, bool]:
-    """Stop where the completion leaves the cursor's block or repeats the suffix."""
-    cursor_line = prefix.rsplit("\n", 1)[-1]
-    block_indent = _indent(cursor_line) if cursor_line.strip() else len(cursor_line)
+def _opens_block(line: str) -> bool:
+    """A comment (the code it describes follows) or a line that opens a block or a bracket."""
+    stripped = line.strip()
+    return stripped.startswith(COMMENTS) or stripped.endswith(OPENERS)
+
+
+def _block_start(prefix: str, text: str) -> int | None:
+    """The indentation a suggestion may run at where a block starts, else `None` (one line).
+
+    A block starts on an empty line after a comment or a block opener (or at the top of the
+    cell), and where the suggestion begins with a line break at the end of such a line.
+    Everywhere else (after text on the cursor's line, on an empty line after a line of code)
+    the suggestion is one line.
+    """
+    lines = prefix.split("\n")
+    cursor_line = lines[-1]
+    if cursor_line.strip():
+        first, newline, _ = text.partition("\n")
+        if first.strip() or not newline:
+            return None  # it goes on with the cursor's line (so far)
+        previous: str | None = cursor_line
+        indent = _indent(cursor_line)
+    else:
+        previous = next((line for line in reversed(lines[:-1]) if line.strip()), None)
+        indent = len(cursor_line)
+        if previous is None:
+            return indent  # the top of the cell
+    if not _opens_block(previous):
+        return None
+    if previous.rstrip().endswith(":") and not previous.strip().startswith(COMMENTS):
+        indent = max(indent, _indent(previous) + 1)  # a Python body: indented further
+    return indent
+
+
+def _through_first_line(text: str) -> tuple[str, bool]:
+    """The text up to the end of its first line with content (and whether that line ended)."""
+    offset = 0
+    for line in text.split("\n")[:-1]:
+        offset += len(line) + 1
+        if line.strip():
+            return text[: offset - 1], True
+    return text, False
+
+
+def _cut_at_block_end(text: str, block_indent: int, suffix: str, final: bool) -> tuple[str, bool]:
+    """Stop where the completion leaves the block (a line indented less than `block_indent`)
+    or repeats the suffix."""
     next_suffix_line = next((ln.strip() for ln in suffix.split("\n") if ln.strip()), "")
     lines = text.split("\n")
     offset = len(lines[0]) + 1
