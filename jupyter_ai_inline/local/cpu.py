@@ -15,7 +15,7 @@ from .process import option_name
 CPUINFO = Path("/proc/cpuinfo")
 NO_REPACK = "--no-repack"
 REPACK_ARGS = frozenset({"--repack", "--no-repack", "-nr"})
-"""llama-server's spellings of the repacking choice (`--repack` / `-nr`, `--no-repack`)."""
+"""llama-server's spellings of the repacking choice: `--repack`; `--no-repack` or `-nr`."""
 REPACK_ENV = ("LLAMA_ARG_REPACK", "LLAMA_ARG_NO_REPACK")
 """The environment variables llama-server reads the same choice from."""
 ILLEGAL_INSTRUCTION = (
