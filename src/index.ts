@@ -83,13 +83,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     // Jupyter AI's completer turned on beside ours: the model is asked once (jupyterAi.ts).
-    void new JupyterAiBeside({
+    // The Inline Completer's settings are read once its plugin has transformed them.
+    const beside = new JupyterAiBeside({
       registry: settingRegistry,
       showsGhostText: shown => client.showsGhostText(shown),
       source: () => status.source,
       sourceChanged: callback => status.changed.connect(callback),
       storage: window.localStorage
-    }).start();
+    });
+    void app.restored.then(() => beside.start());
 
     // Connect once the settings are known, so that `configure` precedes the first request.
     void bindSettings(settingRegistry, settings => client.configure(settings)).then(loaded => {
