@@ -113,9 +113,9 @@ export class ActiveEditor {
    */
   watchDismissal(
     onDismiss: (why: Dismissal) => void,
-    diverged?: () => boolean
+    along?: () => boolean | null
   ): IDisposable | null {
-    return this.editor ? watchDismissal(this.editor, onDismiss, diverged) : null;
+    return this.editor ? watchDismissal(this.editor, onDismiss, along) : null;
   }
 }
 
@@ -152,14 +152,17 @@ const LANGUAGES: { [mime: string]: string } = {
  * presses Escape, moves the cursor to another line or before `start`, selects text, or the
  * editor loses focus (to anything but the inline completer's own widget). Mirrors when
  * JupyterLab's inline completer drops its suggestions. Typing forward is left to the next
- * fetch, which supersedes this one (or types along), unless `diverged` says that what was
- * typed can no longer be the start of the suggestions ('typed'; checked once the keystroke's
- * text is in the model).
+ * fetch, which supersedes this one (or types along), unless `along` says that what was typed
+ * can no longer be the start of the suggestions ('typed'). `along` also keeps the completion
+ * when the cursor goes to a later line by typing (or taking) the suggestion's own line break:
+ * `true` when the text typed since is the start of a suggestion, `false` when it cannot be,
+ * `null` while the suggestions are not known yet (then another line dismisses). Checked once
+ * the keystroke's text is in the model.
  */
 function watchDismissal(
   editor: IEditor,
   onDismiss: (why: Dismissal) => void,
-  diverged?: () => boolean
+  along?: () => boolean | null
 ): IDisposable {
   const start = editor.getCursorPosition();
   const host = editor.host;
@@ -174,10 +177,13 @@ function watchDismissal(
   const onSelections = () => {
     const { start: from, end: to } = editor.getSelection();
     const selecting = from.line !== to.line || from.column !== to.column;
-    if (selecting || to.line !== start.line || to.column < start.column) {
+    const back = to.line < start.line || (to.line === start.line && to.column < start.column);
+    if (selecting || back || (to.line !== start.line && (!along || along() === null))) {
       dismiss('cursor');
-    } else if (diverged) {
-      setTimeout(() => diverged() && dismiss('typed'), 0);
+    } else if (to.line !== start.line) {
+      setTimeout(() => along!() !== true && dismiss('cursor'), 0);
+    } else if (along) {
+      setTimeout(() => along() === false && dismiss('typed'), 0);
     }
   };
   const onKeydown = (event: KeyboardEvent) => {

@@ -67,6 +67,27 @@ export class GhostTextProvider implements IInlineCompletionProvider {
   };
   /** The suggestions generated so far, per editor. */
   readonly cache: SuggestionCache;
+  /** Whether JupyterLab's inline completer asks this provider (its settings). */
+  enabled = true;
+  /** How long JupyterLab waits after a keystroke before it asks, in ms (its settings). */
+  debouncerDelay = this.schema.default.debouncerDelay;
+
+  /** Take this provider's Inline Completer settings (JupyterLab calls it on every change). */
+  configure(settings: { [property: string]: unknown }): void {
+    this.enabled = settings.enabled !== false;
+    const delay = settings.debouncerDelay;
+    this.debouncerDelay =
+      typeof delay === 'number' && delay >= 0 ? delay : this.schema.default.debouncerDelay;
+  }
+
+  /**
+   * Whether this provider was last asked at this text and cursor (a JS string index), at or
+   * after `since` (a `Date.now()` time).
+   */
+  askedAt(text: string, offset: number, since: number): boolean {
+    const asked = this._asked;
+    return !!asked && asked.text === text && asked.offset === offset && asked.at >= since;
+  }
 
   async fetch(
     request: CompletionHandler.IRequest,
@@ -77,6 +98,7 @@ export class GhostTextProvider implements IInlineCompletionProvider {
     const active = new ActiveEditor(context.widget);
     // JupyterLab gives the offset in code points; strings are indexed in UTF-16 units.
     const offset = Text.charIndexToJsIndex(request.offset, request.text);
+    this._asked = { text: request.text, offset, at: Date.now() };
     const input = requestInput(
       active,
       { text: request.text, offset, mime: request.mimeType },
@@ -117,9 +139,9 @@ export class GhostTextProvider implements IInlineCompletionProvider {
     const handle = this._client.request(input);
     // Typing what none of its suggestions can start with ends the generation at once (a
     // shared model server gets its slot back before the next fetch supersedes it).
-    let diverged = () => false;
+    let along = (): boolean | null => null;
     const cancel = () => this._client.cancel(handle.number);
-    const watcher = active.watchDismissal(cancel, () => diverged());
+    const watcher = active.watchDismissal(cancel, () => along());
     if (watcher) {
       void handle.finished.then(() => watcher.dispose());
     }
@@ -130,9 +152,11 @@ export class GhostTextProvider implements IInlineCompletionProvider {
     const suggestions = list.items.map(item => new Suggestion(item.insertText, !item.token));
     const entry = this.cache.add(editor, key, suggestions);
     const live = active.typedSince(entry.prefix, '');
-    diverged = () => {
+    along = () => {
       const typed = live();
-      return suggestions.every(s => !s.text.startsWith(typed) && (s.done || !typed.startsWith(s.text)));
+      return suggestions.some(
+        s => s.text.startsWith(typed) || (!s.done && typed.startsWith(s.text))
+      );
     };
     list.items.forEach((item, i) => {
       if (item.token) {
@@ -226,6 +250,7 @@ export class GhostTextProvider implements IInlineCompletionProvider {
   private _locals = 0;
   private _shown: IDisposable | null = null;
   private _model: string | null = null;
+  private _asked: { text: string; offset: number; at: number } | null = null;
 }
 
 export namespace GhostTextProvider {

@@ -320,6 +320,42 @@ describe('GhostTextProvider type along and cache', () => {
     expect(requests().length).toBe(1); // the next fetch asks again, as before
   });
 
+  it('keeps a running generation when its own line break is typed or taken, not for a move down', async () => {
+    const { fetch, editor, requests, socket } = typing('# total\n');
+    void fetch();
+    const [request] = requests();
+    socket().receive(reply(request.number, ['a']));
+    await flush();
+    socket().receive(chunk(request.number, 'a', 'total = 1\nprint(total)'));
+    await settle();
+    editor.type('total = 1\npr'); // a part that ends on the next line (next word, Enter)
+    await settle();
+    expect(socket().ofType('cancel')).toEqual([]);
+    editor.text += '\nx = 2';
+    editor.moveTo(3, 5); // arrow down into other text
+    await settle();
+    expect(socket().ofType('cancel')).toEqual([{ type: 'cancel', number: request.number }]);
+  });
+
+  it('asks again at a position only when it was not asked there since', async () => {
+    const { fetch, editor, provider } = typing();
+    const since = Date.now();
+    expect(provider.askedAt(editor.text, editor.offset, since)).toBe(false);
+    void fetch();
+    expect(provider.askedAt(editor.text, editor.offset, since)).toBe(true);
+    expect(provider.askedAt(editor.text, editor.offset - 1, since)).toBe(false);
+    expect(provider.askedAt(editor.text, editor.offset, Date.now() + 1)).toBe(false);
+  });
+
+  it('takes its Inline Completer settings: enabled and the debouncer delay', () => {
+    const { provider } = setup();
+    expect([provider.enabled, provider.debouncerDelay]).toEqual([true, 200]);
+    provider.configure({ enabled: false, debouncerDelay: 350, timeout: 5000 });
+    expect([provider.enabled, provider.debouncerDelay]).toEqual([false, 350]);
+    provider.configure({ enabled: true, debouncerDelay: 'x' as any });
+    expect([provider.enabled, provider.debouncerDelay]).toEqual([true, 200]);
+  });
+
   it('leaves no streamed piece for JupyterLab to draw whole once the user typed part of it', async () => {
     const { fetch, requests, socket, provider } = typing();
     const first = fetch();
