@@ -7,7 +7,14 @@
 import { expect, galata, test } from '@jupyterlab/galata';
 import type { APIRequestContext, Page, WebSocket } from '@playwright/test';
 
+import * as path from 'path';
+
 import { completionRequests, FIRST, MODEL, typeAnswerPrefix } from './helpers';
+
+const SCREENSHOTS = path.resolve(__dirname, '..', 'screenshots');
+
+// Sharp screenshots for the README.
+test.use({ deviceScaleFactor: 2 });
 
 test.skip(
   !!process.env.JAI_UI_TEST_WITHOUT_JUPYTER_AI || !!process.env.JAI_UI_TEST_DEFAULT_INSTALL,
@@ -122,6 +129,14 @@ test.describe("our model chosen in Jupyter AI's settings", () => {
     }
     // told once per browser: not again after the reload
     expect(await told(page)).toBe(0);
+
+    // Jupyter AI's panel as the user sees it (for the README): its settings, our model chosen
+    await page.getByRole('tab', { name: 'Jupyter AI Chat' }).click();
+    await page.getByRole('button', { name: 'Start Here' }).click();
+    await expect(page.getByText('Ollama (inline FIM)')).toBeVisible();
+    await page.locator('#jp-left-stack').screenshot({
+      path: path.join(SCREENSHOTS, 'jupyter-ai-settings.png')
+    });
   });
 });
 
