@@ -2,17 +2,31 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICompletionProviderManager } from '@jupyterlab/completer';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorExtensionRegistry } from '@jupyterlab/codemirror';
+import { ICompletionProviderManager, IInlineCompleterFactory } from '@jupyterlab/completer';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { AcceptanceStats, AcceptanceTracker, downloadJson } from './acceptance';
 import { CompletionClient } from './client';
+import { ActiveEditor } from './editor';
+import { watchEditors } from './editorWatch';
+import { EmptyLineTrigger } from './emptyLine';
 import { completionsUrl } from './socket';
 import { JupyterAiBeside } from './jupyterAi';
 import { KernelVariables, sessionOf } from './kernel';
-import { GhostTextProvider } from './provider';
-import { bindSettings, kernelVariablesOn, PLUGIN_ID } from './settings';
+import {
+  ACCEPT_LINE,
+  ACCEPT_WORD,
+  addPartialAcceptButtons,
+  addPartialAcceptCommands,
+  PartialAccept,
+  runKeysFirst
+} from './partialAccept';
+import { GhostTextProvider, PROVIDER_ID } from './provider';
+import { bindSettings, emptyLineOn, kernelVariablesOn, PLUGIN_ID } from './settings';
 import { InlineStatus, StatusWidget } from './status';
 import { IShellLike, watchCells, WarmUp } from './warmup';
 
@@ -25,12 +39,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'AI ghost-text completions from the jupyter-ai-inline server extension.',
   autoStart: true,
   requires: [ICompletionProviderManager, ISettingRegistry],
-  optional: [IStatusBar],
+  optional: [IStatusBar, IEditorExtensionRegistry, IInlineCompleterFactory, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     manager: ICompletionProviderManager,
     settingRegistry: ISettingRegistry,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    editorExtensions: IEditorExtensionRegistry | null,
+    completerFactory: IInlineCompleterFactory | null,
+    palette: ICommandPalette | null
   ) => {
     const serverSettings = ServerConnection.makeSettings();
     const client = new CompletionClient({
@@ -46,9 +63,59 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     // Registered during activation: the inline completer reads its providers on `restored`.
-    manager.registerInlineProvider(
-      new GhostTextProvider({ client, variablesOf: kernels.variablesOf })
-    );
+    const provider = new GhostTextProvider({ client, variablesOf: kernels.variablesOf });
+    manager.registerInlineProvider(provider);
+
+    // The inline completer of the current widget (notebook, console, file editor).
+    const currentId = () => app.shell.currentWidget?.id ?? null;
+    const ghostShown = () => !!currentId() && !!manager.inline?.isActive(currentId()!);
+    const invoke = () => currentId() && manager.inline?.invoke(currentId()!);
+
+    // A suggestion on the empty line after Enter (emptyLine.ts).
+    let emptyLineWanted = true;
+    const emptyLine = new EmptyLineTrigger({
+      enabled: () => emptyLineWanted && provider.enabled,
+      delay: () => provider.debouncerDelay,
+      alreadyAsked: (text, offset, since) => provider.askedAt(text, offset, since),
+      invoke: view => app.shell.currentWidget?.node.contains(view.dom) && invoke()
+    });
+
+    // Take the next word or line of a suggestion (partialAccept.ts).
+    const partial = new PartialAccept({
+      view: () => (new ActiveEditor(app.shell.currentWidget).editor as any)?.editor ?? null,
+      acceptAll: () => currentId() && manager.inline?.accept(currentId()!),
+      showRest: invoke
+    });
+    addPartialAcceptCommands(app.commands, partial, ghostShown);
+    runKeysFirst(app.commands);
+    if (completerFactory) {
+      addPartialAcceptButtons(completerFactory, app.commands);
+    }
+
+    // How often suggestions are taken, in this tab only (acceptance.ts).
+    const acceptance = new AcceptanceStats();
+    const tracker = new AcceptanceTracker({
+      stats: acceptance,
+      provider: PROVIDER_ID,
+      model: () => status.model ?? 'unknown'
+    });
+    if (editorExtensions) {
+      watchEditors(editorExtensions, [emptyLine, tracker]);
+    }
+    app.commands.addCommand(EXPORT_ACCEPTANCE, {
+      label: 'Export AI Inline Acceptance Statistics',
+      caption: 'Save the counts of suggestions shown and taken as JSON (they stay in this browser)',
+      execute: args => {
+        const counts = acceptance.toJSON();
+        if (args.download !== false) {
+          downloadJson(counts, 'ai-inline-acceptance.json');
+        }
+        return counts;
+      }
+    });
+    for (const command of [ACCEPT_WORD, ACCEPT_LINE, EXPORT_ACCEPTANCE]) {
+      palette?.addItem({ command, category: 'AI Inline Completions' });
+    }
 
     // Warm the model up for the cell the user stops at, and again when its kernel's
     // variables change (the prompt changed with them).
@@ -75,7 +142,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute('settingeditor:open', { query: 'AI inline' });
       };
       statusBar.registerStatusItem(PLUGIN_ID + ':status', {
-        item: new StatusWidget({ status, openSettings }),
+        item: new StatusWidget({ status, openSettings, acceptance }),
         align: 'left',
         rank: 100,
         isActive: () => true
@@ -97,6 +164,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void bindSettings(settingRegistry, settings => client.configure(settings)).then(loaded => {
       const follow = () => {
         kernelVariablesWanted = kernelVariablesOn((loaded?.composite ?? {}) as any);
+        emptyLineWanted = emptyLineOn((loaded?.composite ?? {}) as any);
       };
       follow();
       loaded?.changed.connect(follow);
@@ -104,5 +172,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
   }
 };
+
+/** The command that exports the acceptance statistics. */
+const EXPORT_ACCEPTANCE = 'jupyter-ai-inline:export-acceptance';
 
 export default plugin;

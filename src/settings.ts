@@ -37,6 +37,11 @@ export function kernelVariablesOn(composite: { [key: string]: unknown }): boolea
   return composite.kernelVariables !== false;
 }
 
+/** Whether to suggest on an empty line (the `emptyLineSuggestions` setting, on by default). */
+export function emptyLineOn(composite: { [key: string]: unknown }): boolean {
+  return composite.emptyLineSuggestions !== false;
+}
+
 /** Send the settings now and after each change; falls back to server defaults on failure. */
 export async function bindSettings(
   registry: ISettingRegistry,

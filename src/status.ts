@@ -1,12 +1,14 @@
 /**
  * What the status bar shows: the model in use (and llama.cpp's mode), starting (the local
  * model loads) / idle / generating (spinner) / error (one line), and the last time to first
- * token. Errors are also notified once per distinct message.
+ * token; its tooltip also says how often suggestions were taken this session. Errors are also
+ * notified once per distinct message.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import type { AcceptanceStats } from './acceptance';
 import type { IClientError, ICompletionClient, ILocalServer } from './protocol';
 
 export type ActivityState = 'starting' | 'idle' | 'generating' | 'error';
@@ -146,6 +148,8 @@ export class StatusWidget extends Widget {
       '<span class="jp-AIInline-detail"></span>';
     this.node.addEventListener('click', options.openSettings);
     status.changed.connect(this._render, this);
+    this._acceptance = options.acceptance ?? null;
+    this._acceptance?.changed.connect(this._render, this);
     this._render();
   }
 
@@ -177,12 +181,14 @@ export class StatusWidget extends Widget {
         ? `Last time to first token: ${status.timeToFirstToken} ms`
         : '',
       status.error ? `Error: ${status.error}` : '',
+      ...(this._acceptance?.summary(status.model) ?? []),
       'Click to open the settings'
     ];
     this.node.title = lines.filter(Boolean).join('\n');
   }
 
   private _status: InlineStatus;
+  private _acceptance: AcceptanceStats | null;
 }
 
 export namespace StatusWidget {
@@ -191,6 +197,8 @@ export namespace StatusWidget {
     status: InlineStatus;
     /** Open the settings (on a click). */
     openSettings: () => void;
+    /** How often suggestions were taken this session, for the tooltip. */
+    acceptance?: AcceptanceStats;
   }
 }
 

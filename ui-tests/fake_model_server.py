@@ -4,7 +4,9 @@ It speaks Ollama's API (among others) and answers deterministically per suggesti
 (greedy, no seed) is FIRST, the second (``options.seed`` = 1) is SECOND, any other seed gets
 ``turn <seed>``, so cycling with Alt+] is observable. A prompt with ``def slow`` gets SLOW (both
 suggestions), one piece every SLOW_DELAY seconds, so that a generation still runs while the
-user types. Runs until killed (Playwright's webServer stops it). Usage:
+user types. A prompt that ends with ``# total revenue by region`` and a line break (the empty
+line below that comment) gets REVENUE, three lines. Runs until killed (Playwright's webServer
+stops it). Usage:
 ``python fake_model_server.py [PORT]``.
 """
 
@@ -28,6 +30,10 @@ FIRST = ["turn", " 42"]  # typed after `re`: `return 42`
 SECOND = ["turn", " 6", " *", " 7"]  # `return 6 * 7`
 SLOW = ["turn", " 1", "2", "3", "4", "5", "6", "7", "8"]  # `return 12345678`, over 2 s
 SLOW_DELAY = 0.25
+COMMENT = "# total revenue by region\n"
+REVENUE = ["total", " =", " df", ".groupby", '("region")', '["revenue"]', ".sum()", "\n"]
+REVENUE += ["total", ".plot", "()", "\n", "print", "(total)"]
+"""Below COMMENT, three lines: `total = df.groupby(...).sum()`, `total.plot()`, `print(total)`."""
 
 _slow = contextvars.ContextVar("slow", default=False)
 """Whether the generation of this handler's task streams slowly (set by `tokens`)."""
@@ -43,6 +49,8 @@ def tokens(path: str, body: dict[str, Any]) -> list[str]:
     if "def slow" in str(body.get("prompt", "")):
         _slow.set(True)
         return SLOW
+    if str(body.get("prompt", "")).endswith(COMMENT):
+        return REVENUE
     seed = (body.get("options") or {}).get("seed", body.get("seed"))
     if seed is None:
         return FIRST

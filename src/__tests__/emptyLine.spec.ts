@@ -38,7 +38,7 @@ describe('atEmptyLine', () => {
     }
   });
 
-  it('is false once the line has text, at the top of a blank cell, with a selection', () => {
+  it('is false once the line has text, at the top of a blank cell, with text after the cursor, after a paste', () => {
     const editor = new TestEditor('x = 1\n');
     expect(moment(editor, () => editor.type('y'))).toBe(false);
     const blank = new TestEditor('');

@@ -4,7 +4,7 @@ jest.mock('@jupyterlab/apputils', () => ({ Notification: { error: jest.fn() } })
 jest.mock('@lumino/widgets', () => ({ Widget: class {} }));
 
 import { UNREACHABLE } from '../client';
-import { toServerSettings } from '../settings';
+import { emptyLineOn, toServerSettings } from '../settings';
 import { InlineStatus, MAX_NOTIFIED } from '../status';
 import { chunk, INPUT, makeClient, reply, statusMessage } from './fakes';
 
@@ -163,6 +163,14 @@ describe('toServerSettings', () => {
       contextBelowChars: null
     });
     expect(toServerSettings({ backend: 'nope', suggestions: 'two' }).backend).toBeNull();
+  });
+
+  it('keeps the browser-only settings out of configure; empty-line suggestions on by default', () => {
+    expect(toServerSettings({ emptyLineSuggestions: false, kernelVariables: false })).toEqual(
+      toServerSettings({})
+    );
+    expect(emptyLineOn({})).toBe(true);
+    expect(emptyLineOn({ emptyLineSuggestions: false })).toBe(false);
   });
 });
 

@@ -116,3 +116,90 @@ export function completionRequests(): { path: string; body: any }[] {
     return !limits.some(limit => limit === 0);
   });
 }
+
+/** The ghost text (JupyterLab also draws transient spacers with that class while it redraws). */
+export const GHOST = '.jp-GhostText:not(.jp-GhostText-letterSpacer):not(.jp-GhostText-lineSpacer)';
+
+/** The comment below which the fake model server answers REVENUE. */
+export const COMMENT = '# total revenue by region';
+/** What the fake model server suggests on the empty line below COMMENT: three lines. */
+export const REVENUE = 'total = df.groupby("region")["revenue"].sum()\ntotal.plot()\nprint(total)';
+
+/** A ghost text's `textContent`: JupyterLab draws its line breaks as `<br>`. */
+export function drawn(text: string): string {
+  return text.replace(/\n/g, '');
+}
+
+/**
+ * The completion requests for the first (greedy) suggestion only: one per request of the
+ * browser, whatever the number of suggestions the server asks the model for.
+ */
+export function greedyRequests(): { path: string; body: any }[] {
+  return completionRequests().filter(({ body }) => (body.options?.seed ?? body.seed) === undefined);
+}
+
+/**
+ * Type COMMENT in the focused cell editor and wait until JupyterLab's own requests for it
+ * (at the end of the line) are over: the next request is the one under test.
+ */
+export async function typeComment(page: Page): Promise<number> {
+  await page.keyboard.type(COMMENT);
+  await waitForQuiet();
+  return greedyRequests().length;
+}
+
+/** Wait until the fake model server got no request for `quiet` ms. */
+export async function waitForQuiet(quiet = 700): Promise<void> {
+  let count = -1;
+  for (;;) {
+    const now = completionRequests().length;
+    if (now === count) {
+      return;
+    }
+    count = now;
+    await new Promise(resolve => setTimeout(resolve, quiet));
+  }
+}
+
+/**
+ * Run `action` and measure, in the page (a 5 ms poll), the time in ms from its first keydown
+ * to the first ghost text on screen (`first`) and to the ghost text `text` (`full`); `null`
+ * when it did not show within `timeout` ms.
+ */
+export async function timeToGhost(
+  page: Page,
+  text: string,
+  action: () => Promise<void>,
+  timeout = 5000
+): Promise<{ first: number | null; full: number | null }> {
+  await page.evaluate(
+    ({ selector, drawn, timeout }) => {
+      const w = window as any;
+      w.timeToGhost = new Promise(resolve => {
+        let start: number | null = null;
+        let first: number | null = null;
+        document.addEventListener('keydown', () => (start = start ?? performance.now()), {
+          capture: true,
+          once: true
+        });
+        const begun = performance.now();
+        const poll = setInterval(() => {
+          const shown = document.querySelector(selector)?.textContent;
+          if (start !== null && shown && first === null) {
+            first = performance.now() - start;
+          }
+          if (start !== null && shown === drawn) {
+            clearInterval(poll);
+            resolve({ first, full: performance.now() - start });
+          } else if (performance.now() - begun > timeout) {
+            clearInterval(poll);
+            resolve({ first, full: null });
+          }
+        }, 5);
+      });
+    },
+    { selector: GHOST, drawn: drawn(text), timeout }
+  );
+  await action();
+  return page.evaluate(() => (window as any).timeToGhost);
+}

@@ -1,0 +1,134 @@
+/**
+ * Taking part of a suggestion: Ctrl+→ takes the next word, Ctrl+↓ the next line; the rest
+ * stays shown with no new request (also when the part ends on another line); Tab takes the
+ * rest. The commands are in the palette, in the keyboard shortcuts and in the inline
+ * completer's widget.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import type { Page } from '@playwright/test';
+
+import {
+  activeCellSource,
+  COMMENT,
+  drawn,
+  GHOST,
+  greedyRequests,
+  REVENUE,
+  typeComment,
+  waitForQuiet
+} from './helpers';
+
+/** A comment and Enter in a new notebook: REVENUE shown below it; the requests so far. */
+async function showRevenue(page: Page): Promise<number> {
+  await page.notebook.createNew();
+  await page.notebook.enterCellEditingMode(0);
+  await typeComment(page);
+  await page.keyboard.press('Enter');
+  await expect(page.locator(GHOST)).toHaveText(drawn(REVENUE));
+  await waitForQuiet();
+  return greedyRequests().length;
+}
+
+/** Check the cell holds COMMENT, a line break and `taken`, and the ghost text shows the rest. */
+async function expectTaken(page: Page, taken: string): Promise<void> {
+  await expect.poll(() => activeCellSource(page)).toBe(`${COMMENT}\n${taken}`);
+  await expect(page.locator(GHOST)).toHaveText(drawn(REVENUE.slice(taken.length)));
+}
+
+test.describe('Partial accept', () => {
+  test('Ctrl+→ takes word by word, Ctrl+↓ a line; the rest stays, no request', async ({
+    page
+  }) => {
+    const before = await showRevenue(page);
+
+    await page.keyboard.press('Control+ArrowRight');
+    await expectTaken(page, 'total');
+    await page.keyboard.press('Control+ArrowRight');
+    await expectTaken(page, 'total =');
+    await page.keyboard.press('Control+ArrowDown'); // the rest of the first line
+    const line = 'total = df.groupby("region")["revenue"].sum()';
+    await expectTaken(page, line);
+    await page.keyboard.press('Control+ArrowRight'); // on to the next line: "\ntotal"
+    await expectTaken(page, `${line}\ntotal`);
+    await page.keyboard.press('Control+ArrowDown'); // ".plot()"
+    await expectTaken(page, `${line}\ntotal.plot()`);
+    await page.waitForTimeout(500); // past JupyterLab's debouncer: still no request
+    await expect(page.locator(GHOST)).toHaveText('print(total)');
+    expect(greedyRequests().length).toBe(before);
+
+    await page.keyboard.press('Tab'); // Tab still takes all that is left
+    await expect(page.locator(GHOST)).toHaveCount(0);
+    expect(await activeCellSource(page)).toBe(`${COMMENT}\n${REVENUE}`);
+    expect(greedyRequests().length).toBe(before);
+  });
+
+  test('Ctrl+↓ from the start takes line after line; without ghost text Ctrl+→ moves the cursor', async ({
+    page
+  }) => {
+    const before = await showRevenue(page);
+    await page.keyboard.press('Control+ArrowDown');
+    await expectTaken(page, 'total = df.groupby("region")["revenue"].sum()');
+    await page.keyboard.press('Control+ArrowDown');
+    await expectTaken(page, REVENUE.split('\n').slice(0, 2).join('\n'));
+    await page.keyboard.press('Control+ArrowDown'); // the last line: all taken
+    await expect(page.locator(GHOST)).toHaveCount(0);
+    expect(await activeCellSource(page)).toBe(`${COMMENT}\n${REVENUE}`);
+    expect(greedyRequests().length).toBe(before);
+
+    // No ghost text: the editor's own Ctrl+→ / Ctrl+↓, nothing inserted.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Control+ArrowRight');
+    expect(await activeCellSource(page)).toBe(`${COMMENT}\n${REVENUE}`);
+  });
+
+  test('the commands: in the palette, the keyboard shortcuts and the inline completer', async ({
+    page
+  }) => {
+    const bindings = await page.evaluate(() =>
+      (window as any).jupyterapp.commands.keyBindings
+        .filter((b: any) => b.command.startsWith('jupyter-ai-inline:accept'))
+        .map((b: any) => ({ command: b.command, keys: b.keys, selector: b.selector }))
+        .sort((a: any, b: any) => b.command.localeCompare(a.command))
+    );
+    expect(bindings).toEqual([
+      {
+        command: 'jupyter-ai-inline:accept-word',
+        keys: ['Ctrl ArrowRight'],
+        selector: '.jp-mod-inline-completer-active'
+      },
+      {
+        command: 'jupyter-ai-inline:accept-line',
+        keys: ['Ctrl ArrowDown'],
+        selector: '.jp-mod-inline-completer-active'
+      }
+    ]);
+
+    await page.keyboard.press('Control+Shift+c');
+    await page.keyboard.type('Accept Next');
+    const palette = page.locator('.jp-ModalCommandPalette .lm-CommandPalette-itemLabel');
+    await expect(palette.filter({ hasText: 'Accept Next Word of Inline Completion' })).toHaveCount(1);
+    await expect(palette.filter({ hasText: 'Accept Next Line of Inline Completion' })).toHaveCount(1);
+    await page.keyboard.press('Escape');
+
+    // Settings → Keyboard Shortcuts lists them under their labels.
+    await page.evaluate(() =>
+      (window as any).jupyterapp.commands.execute('settingeditor:open', {
+        query: 'Keyboard Shortcuts'
+      })
+    );
+    await page.locator('.jp-PluginList-entry-label-text', { hasText: 'Keyboard Shortcuts' }).click();
+    const rows = page.locator('.jp-Shortcuts-ShortcutList .jp-Shortcuts-Row');
+    await expect(rows.filter({ hasText: 'Accept Next Word of Inline Completion' })).toHaveCount(1);
+    await expect(rows.filter({ hasText: 'Accept Next Line of Inline Completion' })).toHaveCount(1);
+
+    // The inline completer's widget (shown on hover) has both, labelled with their keys.
+    await showRevenue(page);
+    const widget = page.locator('.jp-InlineCompleter:not(.lm-mod-hidden)');
+    const word = widget.locator('[data-command="jupyter-ai-inline:accept-word"]');
+    await expect(word).toHaveAttribute('aria-label', 'Ctrl+Right');
+    await expect(word).toHaveAttribute('title', 'Accept next word');
+    const line = widget.locator('[data-command="jupyter-ai-inline:accept-line"]');
+    await expect(line).toHaveAttribute('aria-label', 'Ctrl+Down');
+  });
+});
