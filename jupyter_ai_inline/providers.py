@@ -58,6 +58,7 @@ class InlineProvider(BaseProvider, LLM):
     api_key: SecretStr | None = None
 
     _completer: InlineCompleter | None = PrivateAttr(default=None)
+    _completer_config: ModelConfig | None = PrivateAttr(default=None)
 
     @classmethod
     def chat_models(cls) -> list[str]:
@@ -85,11 +86,13 @@ class InlineProvider(BaseProvider, LLM):
 
     @property
     def completer(self) -> InlineCompleter:
-        """One per provider instance, i.e. per browser tab: it supersedes old requests."""
-        if self._completer is None:
+        """One per provider instance, i.e. per browser tab: it supersedes old requests. Made
+        again if the configuration changed (the managed model's port moved after a restart)."""
+        config = self.config
+        if self._completer is None or config != self._completer_config:
             service = self.service
-            config = self.config
             self._completer = service.completer(config) if service else config.completer()
+            self._completer_config = config
         return self._completer
 
     # Jupyter AI inline completion

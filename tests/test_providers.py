@@ -280,3 +280,12 @@ async def test_jupyter_ai_requests_share_our_server_limits(fake, monkeypatch) ->
     _, timed_out = await waiting
     assert timed_out[-1].error.type == "BackendTimeout"
     assert "first-text deadline" in timed_out[-1].error.title
+
+
+async def test_the_completer_follows_a_model_server_that_moved(fake: FakeBackend) -> None:
+    """E.g. the managed model restarted on another port: the next request goes there."""
+    provider = ollama(fake)
+    first = provider.completer
+    assert provider.completer is first  # kept while nothing changed: it supersedes requests
+    provider.base_url = "http://127.0.0.1:9"
+    assert provider.completer.backend.base_url == "http://127.0.0.1:9"
