@@ -1,1 +1,2 @@
-"""The benchmarks (`python bench/bench.py`, `python bench/bench_local.py`) and their harness."""
+"""The benchmarks, one script per question (`speed.py`, `quality.py`, `load.py`; see
+docs/benchmarks.md), and what they share (`harness.py`)."""

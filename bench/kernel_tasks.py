@@ -1,23 +1,35 @@
-"""Line-completion tasks whose answer is in the running kernel, not in the code.
+"""Line-completion tasks whose answer is in the running kernel, not in the code: the `kernel`
+task set of `bench/quality.py`.
 
 Each notebook loads data files the benchmark writes (CSV, `.npy`, JSON) with numpy and pandas
 only; the names a task needs (a column, a dict key, a shape, a function's parameter) appear
 in no cell. `write(folder)` writes the data, `notebooks.jsonl` and `tasks.jsonl` in the format
-of `../shared/eval` (read by `quality.load`); the cells above a task are what the user ran.
-A cell's `ran` source (when given) is what the kernel executed before the cell was edited to
-its shown `source`: the function that ran is in the kernel, no longer in the notebook.
+of `../shared/eval` (read by `harness.load_tasks`); the cells above a task are what the user
+ran. A cell's `ran` source (when given) is what the kernel executed before the cell was
+edited to its shown `source`: the function that ran is in the kernel, no longer in the
+notebook. `variables(folder, names)` runs the notebooks in a real kernel and asks it for its
+summary as the browser does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from jupyter_client.manager import start_new_async_kernel
+
+from tests.support.kernel import run_cell, summary
 
 SEED = 7
+KERNEL_TIMEOUT = 60.0  # s, a kernel's start or one cell
 
 
 @dataclass(frozen=True)
@@ -143,15 +155,6 @@ def task_id(notebook: KernelNotebook, number: int) -> str:
     return f"{notebook.name}#{number}"
 
 
-def keys() -> dict[str, str]:
-    """Each task's key, by task id."""
-    return {
-        task_id(notebook, number): task.key
-        for notebook in NOTEBOOKS
-        for number, task in enumerate(notebook.tasks)
-    }
-
-
 def write(folder: Path) -> dict[str, KernelNotebook]:
     """Write the data files, `notebooks.jsonl` and `tasks.jsonl` into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -180,3 +183,48 @@ def write(folder: Path) -> dict[str, KernelNotebook]:
             }
             notebooks.write(json.dumps(record) + "\n")
     return {notebook.name: notebook for notebook in NOTEBOOKS}
+
+
+@contextlib.asynccontextmanager
+async def kernel_in(folder: Path) -> AsyncIterator[Any]:
+    """A Python kernel (ipykernel, through jupyter_client) whose working directory is
+    `folder`; shut down on the way out."""
+    manager, client = await asyncio.wait_for(
+        start_new_async_kernel(kernel_name="python3", cwd=str(folder)), KERNEL_TIMEOUT
+    )
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+
+
+@dataclass
+class Summary:
+    """A kernel's summary after a notebook's cells ran, as the browser sends it."""
+
+    notebook: str
+    variables: list[dict[str, str]]
+    round_trip_ms: float  # the silent execution, asked and answered
+    bytes: int  # its JSON line
+
+
+async def variables(folder: Path, names: Collection[str]) -> dict[str, Summary]:
+    """Per notebook named: its cells run in a fresh kernel in `folder` (where `write` put the
+    data), then the kernel summary exactly as the browser asks for it (`src/kernel.ts`: a
+    silent execution of `jupyter_ai_inline/kernel_summary.py`, its JSON line read from
+    stdout)."""
+    found = {}
+    for notebook in NOTEBOOKS:
+        if notebook.name not in names:
+            continue
+        async with kernel_in(folder) as client:
+            for cell in notebook.cells:
+                await run_cell(client, cell.ran or cell.source, KERNEL_TIMEOUT)
+            started = time.perf_counter()
+            line = await summary(client, KERNEL_TIMEOUT)
+            seconds = time.perf_counter() - started
+        found[notebook.name] = Summary(
+            notebook.name, json.loads(line)["variables"], seconds * 1000, len(line.encode())
+        )
+    return found

@@ -1,10 +1,11 @@
 /**
- * The browser half of bench/bench_browser.py: drives Debian's chromium (Playwright) through
- * JupyterLab against a running `jupyter lab`, and writes what it saw as JSON.
+ * The browser half of `python bench/speed.py --sections browser` (the Python half is
+ * __init__.py beside it): drives Debian's chromium (Playwright) through JupyterLab against a
+ * running `jupyter lab`, and writes what it saw as JSON.
  *
  *     node bench/browser/ghost_text.js SPEC.json RESULT.json
  *
- * SPEC (written by bench_browser.py): `url`, `token`, `cases` (per task: the two notebooks'
+ * SPEC (written by __init__.py): `url`, `token`, `cases` (per task: the two notebooks'
  * paths, where the cursor goes, what to type), and the timing parameters. Playwright comes
  * from `ui-tests/node_modules` of the repository holding this file.
  *

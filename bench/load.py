@@ -1,7 +1,8 @@
-"""Many users, one inference server: a JupyterHub-like load, ours beside Jupyter AI 2's.
+"""How many users can one inference server take? A JupyterHub-like load, ours beside
+Jupyter AI 2's.
 
-    python bench/bench_load.py            # 1, 8, 32, 64 users over 4 Jupyter servers (~11 min)
-    python bench/bench_load.py --quick    # 1 and 8 users over 2 servers, for CI
+    python bench/load.py            # 1, 8, 32, 64 users over 4 Jupyter servers (~11 min)
+    python bench/load.py --quick    # 1 and 8 users over 2 servers, for CI
 
 1. Typing users. One `llama-server --parallel 8 --metrics` (the tiny random-weight FIM model
 of the tests, so that the numbers show the clients and the queueing, not a model's speed)
@@ -41,7 +42,7 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
@@ -49,13 +50,9 @@ from tornado.websocket import websocket_connect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness  # noqa: E402
-from bench.bench_local_endpoint import AUTH, RECEIVE_TIMEOUT, Tab, jupyter_server  # noqa: E402
-from jupyter_ai_inline.engine import aclose_clients  # noqa: E402
-from jupyter_ai_inline.local import LocalLlamaServer  # noqa: E402
+from bench.harness import AUTH, RECEIVE_TIMEOUT, Tab, jupyter_server  # noqa: E402
 from tests.support.completion import request  # noqa: E402
 from tests.support.fake_backend import FakeBackend  # noqa: E402
-from tests.support.gguf_fim_model import write_fim_model  # noqa: E402
-from tests.support.llama_slots import predicted_tokens, token_count, wait_until_idle  # noqa: E402
 from tests.support.poll import until  # noqa: E402
 from tests.support.ws_client import Client  # noqa: E402
 
@@ -279,32 +276,6 @@ async def users_typing(
         )
 
 
-class Meter(Protocol):
-    """A model server's counts: tokens generated so far, idle, tokens of shown texts."""
-
-    async def generated(self) -> int: ...
-
-    async def idle(self) -> None: ...
-
-    async def shown(self, texts: Sequence[str]) -> int: ...
-
-
-class LlamaMeter:
-    """llama-server's `/metrics` and `/tokenize`."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def generated(self) -> int:
-        return await predicted_tokens(self.url)
-
-    async def idle(self) -> None:
-        await wait_until_idle(self.url, IDLE_TIMEOUT)
-
-    async def shown(self, texts: Sequence[str]) -> int:
-        return await token_count(self.url, texts)
-
-
 class FakeMeter:
     """The paced fake model server: its token is one character."""
 
@@ -321,7 +292,7 @@ class FakeMeter:
         return sum(map(len, texts))
 
 
-async def load(arm: str, urls: list[str], meter: Meter, users: int, args) -> dict[str, Any]:
+async def load(arm: str, urls: list[str], meter: harness.Meter, users: int, args) -> dict[str, Any]:
     """N users of one arm typing at once; waits for the model server to go idle (Jupyter AI's
     superseded generations run on) before counting the tokens."""
     await meter.idle()
@@ -379,34 +350,29 @@ async def jupyter_servers(llama_url: str, work: Path, count: int) -> AsyncIterat
 
 async def typing_users(args: argparse.Namespace, work: Path) -> dict[str, list[dict]]:
     """Both arms at each user count on the real llama-server, then on the paced fake."""
-    model = write_fim_model(work / "tiny-fim.gguf")
-    server = LocalLlamaServer(
-        model,
-        ctx_size=1024 * SLOTS,  # Jupyter AI's prompt is about 570 tokens
-        parallel=SLOTS,
-        threads=2,
-        startup_timeout=60,
-        extra_args=["--metrics"],
-    )
+    model = harness.model_file("tiny", work)
     tables: dict[str, list[dict]] = {"llama": [], "paced": []}
-    await server.start()
-    try:
-        async with (
-            FakeBackend(tokens=["x"] * MAX_TOKENS, token_delay=PACE_S, slots=SLOTS) as fake,
-            jupyter_servers(server.base_url, work / "llama", args.servers) as llama_urls,
-            jupyter_servers(fake.url, work / "paced", args.servers) as paced_urls,
-        ):
-            for table, urls, meter in [
-                ("llama", llama_urls, LlamaMeter(server.base_url)),
-                ("paced", paced_urls, FakeMeter(fake)),
-            ]:
-                for users in args.users:
-                    for arm in ARMS:
-                        tables[table].append(await load(arm, urls, meter, users, args))
-                        print(f"[{table}] {tables[table][-1]}", file=sys.stderr)
-    finally:
-        await aclose_clients()
-        await server.stop()
+    async with (
+        harness.llama_server(
+            model,
+            "load",
+            ctx_size=1024 * SLOTS,  # Jupyter AI's prompt is about 570 tokens
+            parallel=SLOTS,
+            threads=2,
+            startup_timeout=60,
+        ) as llama_url,
+        FakeBackend(tokens=["x"] * MAX_TOKENS, token_delay=PACE_S, slots=SLOTS) as fake,
+        jupyter_servers(llama_url, work / "llama", args.servers) as llama_urls,
+        jupyter_servers(fake.url, work / "paced", args.servers) as paced_urls,
+    ):
+        for table, urls, meter in [
+            ("llama", llama_urls, harness.LlamaMeter(llama_url, IDLE_TIMEOUT)),
+            ("paced", paced_urls, FakeMeter(fake)),
+        ]:
+            for users in args.users:
+                for arm in ARMS:
+                    tables[table].append(await load(arm, urls, meter, users, args))
+                    print(f"[{table}] {tables[table][-1]}", file=sys.stderr)
     return tables
 
 
