@@ -16,7 +16,9 @@ from jupyter_ai_inline.engine import (
     OpenAIBackend,
     Sampling,
 )
+from jupyter_ai_inline.engine.backends import BACKENDS
 from jupyter_ai_inline.engine.backends.openai import _chat_only
+from tests.support.backends import KINDS, backend_on
 from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
@@ -126,11 +128,11 @@ async def test_server_down_is_a_readable_error(unused_tcp_port: int) -> None:
     assert "is the server running" in caught.value.title
 
 
-@pytest.mark.parametrize("kind", [OllamaBackend, LlamaCppBackend, OpenAIBackend])
+@pytest.mark.parametrize("kind", KINDS)
 async def test_credentials_in_the_url_never_reach_an_error(unused_tcp_port: int, kind) -> None:
     url = f"http://user:s3cret@127.0.0.1:{unused_tcp_port}"
     with pytest.raises(BackendUnavailable) as caught:
-        await collect(backend(kind, url))
+        await collect(backend(BACKENDS[kind], url))
     error = caught.value
     assert f"http://***@127.0.0.1:{unused_tcp_port}" in error.title
     shown = f"{error.title} {error.detail} {error!r}"
@@ -162,13 +164,12 @@ async def test_silent_server_times_out(fake: FakeBackend) -> None:
     await fake.wait_until(lambda: fake.disconnects == 1, timeout=2)
 
 
-@pytest.mark.parametrize("kind", [OllamaBackend, LlamaCppBackend, OpenAIBackend])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("malformed", ["garbage", "truncated"])
 async def test_malformed_streams_are_bad_responses(fake: FakeBackend, kind, malformed) -> None:
     fake.malformed = malformed
-    url = f"{fake.url}/v1" if kind is OpenAIBackend else fake.url
     with pytest.raises(BadResponse):
-        await collect(backend(kind, url))
+        await collect(backend_on(fake, kind, model="coder"))
 
 
 async def test_closing_the_stream_stops_the_generation(fake: FakeBackend) -> None:
@@ -181,10 +182,9 @@ async def test_closing_the_stream_stops_the_generation(fake: FakeBackend) -> Non
     assert fake.generations[0].tokens_sent < 5
 
 
-@pytest.mark.parametrize("kind", [OllamaBackend, LlamaCppBackend, OpenAIBackend])
+@pytest.mark.parametrize("kind", KINDS)
 async def test_finished_streams_leave_the_connection_for_reuse(fake: FakeBackend, kind) -> None:
-    url = f"{fake.url}/v1" if kind is OpenAIBackend else fake.url
-    client = backend(kind, url)
+    client = backend_on(fake, kind, model="coder")
     for _ in range(3):
         assert await collect(client) == "abc"
     assert len({request.peer for request in fake.requests}) == 1

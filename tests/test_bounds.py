@@ -6,18 +6,16 @@ import asyncio
 import pytest
 
 from jupyter_ai_inline.engine import (
+    Backend,
     BackendError,
-    BackendSettings,
     BackendTimeout,
     BadResponse,
     FimPrompt,
-    LlamaCppBackend,
-    OllamaBackend,
-    OpenAIBackend,
     Sampling,
 )
 from jupyter_ai_inline.engine.errors import BackendBusy, ServerBusy, redact, server_text
 from jupyter_ai_inline.engine.limits import GenerationLimit
+from tests.support.backends import backend_on
 from tests.support.fake_backend import FakeBackend
 
 pytestmark = pytest.mark.asyncio
@@ -26,10 +24,8 @@ SECRET = "sk-probe-SECRET0123456789abcdef"
 PROMPT = FimPrompt(prefix="x = ", suffix="")
 
 
-def openai(fake: FakeBackend, **settings) -> OpenAIBackend:
-    return OpenAIBackend(
-        BackendSettings(base_url=f"{fake.url}/v1", model="m", api_key=SECRET, **settings)
-    )
+def openai(fake: FakeBackend, **settings) -> Backend:
+    return backend_on(fake, "openai", api_key=SECRET, **settings)
 
 
 async def generate(backend_, max_tokens: int = 16) -> str:
@@ -85,16 +81,14 @@ async def test_an_html_error_page_becomes_one_line(fake: FakeBackend) -> None:
         "<p>nginx</p></body></html>"
     )
     with pytest.raises(BackendError) as caught:
-        await generate(OllamaBackend(BackendSettings(base_url=fake.url, model="m")))
+        await generate(backend_on(fake, "ollama"))
     assert caught.value.title == "Ollama answered 502: 502 Bad Gateway"
     assert server_text("<p>a\n<b>b</b></p>") == "a b"
 
 
 async def test_no_first_text_before_the_deadline(fake: FakeBackend) -> None:
     fake.hang = True  # headers, then nothing
-    backend_ = LlamaCppBackend(
-        BackendSettings(base_url=fake.url, model="m", first_text_timeout=0.3)
-    )
+    backend_ = backend_on(fake, "llamacpp", first_text_timeout=0.3)
     with pytest.raises(BackendTimeout, match="no text within 0.3 s .first-text deadline"):
         await generate(backend_)
     await fake.wait_until(lambda: fake.disconnects == 1, timeout=2)
@@ -103,7 +97,7 @@ async def test_no_first_text_before_the_deadline(fake: FakeBackend) -> None:
 async def test_a_stall_after_the_first_text(fake: FakeBackend) -> None:
     fake.tokens = ["a", "b"]
     fake.token_delay = 3.0
-    backend_ = OllamaBackend(BackendSettings(base_url=fake.url, model="m", stall_timeout=0.3))
+    backend_ = backend_on(fake, "ollama", stall_timeout=0.3)
     pieces = backend_.generate(PROMPT, Sampling(max_tokens=8))
     assert await anext(pieces) == "a"
     with pytest.raises(BackendTimeout, match="stalled: nothing for 0.3 s"):
@@ -115,7 +109,7 @@ async def test_a_server_ignoring_max_tokens_is_cut_at_it(fake: FakeBackend) -> N
     fake.ignore_limits = True
     fake.tokens = ["tok "] * 10_000
     fake.token_delay = 0.002
-    text = await generate(OllamaBackend(BackendSettings(base_url=fake.url, model="m")), 8)
+    text = await generate(backend_on(fake, "ollama"), 8)
     assert text == "tok " * 8
     await fake.wait_until(lambda: fake.generations[0].ended_at is not None, timeout=2)
     assert fake.generations[0].tokens_sent < 100  # we closed the stream, it stopped
@@ -123,11 +117,11 @@ async def test_a_server_ignoring_max_tokens_is_cut_at_it(fake: FakeBackend) -> N
 
 async def test_huge_pieces_are_cut_and_an_endless_line_is_refused(fake: FakeBackend) -> None:
     fake.tokens = ["y" * 5000, "z"]
-    text = await generate(OllamaBackend(BackendSettings(base_url=fake.url, model="m")), 2)
+    text = await generate(backend_on(fake, "ollama"), 2)
     assert text == "y" * 128  # 64 characters per allowed token
     fake.tokens = ["w" * 3_000_000]
     with pytest.raises(BadResponse, match="more than 1,048,576 bytes"):
-        await generate(OllamaBackend(BackendSettings(base_url=fake.url, model="m")))
+        await generate(backend_on(fake, "ollama"))
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -154,5 +148,5 @@ async def test_messages_without_text_show_the_server_is_alive(fake: FakeBackend)
     character is whole) is slow, not stalled."""
     fake.tokens = ["a", *[""] * 6, "b"]
     fake.token_delay = 0.1
-    backend_ = LlamaCppBackend(BackendSettings(base_url=fake.url, model="m", stall_timeout=0.3))
+    backend_ = backend_on(fake, "llamacpp", stall_timeout=0.3)
     assert await generate(backend_) == "ab"  # 0.7 s without text, never 0.3 s without a message

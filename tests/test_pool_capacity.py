@@ -14,7 +14,6 @@ import time
 import pytest
 
 from jupyter_ai_inline.engine import (
-    BackendSettings,
     CompletionRequest,
     FimPrompt,
     InlineCompleter,
@@ -23,6 +22,7 @@ from jupyter_ai_inline.engine import (
 )
 from jupyter_ai_inline.engine.http import LIMITS
 from jupyter_ai_inline.engine.models import GenerationSettings
+from tests.support.backends import backend_on
 from tests.support.fake_backend import FakeBackend
 from tests.support.pool import busy
 
@@ -68,7 +68,7 @@ async def cancelled_at_every_moment(backend: OllamaBackend, moments: int, at_onc
 async def test_a_cancel_at_any_moment_of_a_request_gives_its_connection_back(
     fake: FakeBackend,
 ) -> None:
-    backend = OllamaBackend(BackendSettings(base_url=fake.url, model="m"))
+    backend = backend_on(fake, "ollama")
     assert await capacity(backend, fake) == CAPACITY
     fake.tokens, fake.token_delay = ["x", "y", "z"], 0.0
     cancelled = await cancelled_at_every_moment(backend, moments=40, at_once=CAPACITY + 8)
@@ -80,7 +80,7 @@ async def test_a_cancel_at_any_moment_of_a_request_gives_its_connection_back(
 async def test_thousands_of_superseded_requests_leave_the_pool_whole(fake: FakeBackend) -> None:
     """Requests for four cells, each superseding the previous one of its cell at a random
     moment: before the response, while streaming, while draining the end."""
-    backend = OllamaBackend(BackendSettings(base_url=fake.url, model="m"))
+    backend = backend_on(fake, "ollama")
     completer = InlineCompleter(backend, GenerationSettings(suggestions=3, max_tokens=64))
     assert await capacity(backend, fake) == CAPACITY
     fake.tokens, fake.token_delay = ["x"] * 8, 0.001

@@ -8,27 +8,15 @@ import asyncio
 
 import pytest
 
-from jupyter_ai_inline.engine import (
-    BackendSettings,
-    FimPrompt,
-    LlamaCppBackend,
-    OllamaBackend,
-    OpenAIBackend,
-    Sampling,
-)
+from jupyter_ai_inline.engine import FimPrompt, Sampling
 from jupyter_ai_inline.engine.http import MAX_CLIENTS, _closing, get_client
+from tests.support.backends import KINDS, backend_on
 from tests.support.fake_backend import FakeBackend
 from tests.support.pool import busy
 
 pytestmark = pytest.mark.asyncio
 
 PROMPT = FimPrompt(prefix="x = ", suffix="\nprint(x)")
-KINDS = [LlamaCppBackend, OpenAIBackend, OllamaBackend]
-
-
-def backend(kind, fake: FakeBackend):
-    url = f"{fake.url}/v1" if kind is OpenAIBackend else fake.url
-    return kind(BackendSettings(base_url=url, model="m"))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -37,7 +25,7 @@ async def test_a_stream_the_consumer_closes_is_closed_before_aclose_returns(
     fake: FakeBackend, kind, layer: str
 ) -> None:
     fake.tokens, fake.token_delay = ["tok"] * 100, 0.01
-    model = backend(kind, fake)
+    model = backend_on(fake, kind)
     stream = getattr(model, layer)(PROMPT, Sampling(max_tokens=100))
     assert await anext(stream) == "tok"
     assert busy(model) == (1, 1)
@@ -51,7 +39,7 @@ async def test_a_suggestion_that_reaches_max_tokens_leaves_its_connection_to_the
     fake: FakeBackend, kind
 ) -> None:
     fake.tokens = ["a", "b", "c", "d"]  # the server stops at n_predict / max_tokens
-    model = backend(kind, fake)
+    model = backend_on(fake, kind)
     for _ in range(3):
         assert [text async for text in model.generate(PROMPT, Sampling(max_tokens=3))] == [
             "a", "b", "c",
@@ -63,7 +51,7 @@ async def test_a_suggestion_that_reaches_max_tokens_leaves_its_connection_to_the
 
 async def test_a_dropped_client_is_closed_once_its_stream_has_ended(fake: FakeBackend) -> None:
     fake.tokens, fake.token_delay = ["tok"] * 20, 0.01
-    model = backend(OllamaBackend, fake)
+    model = backend_on(fake, "ollama")
     stream = model.stream(PROMPT, Sampling(max_tokens=100))
     texts = [await anext(stream)]
     used = model.client
