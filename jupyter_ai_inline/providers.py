@@ -8,6 +8,7 @@ directly; the LangChain methods exist so the class is also a plain completion LL
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +41,8 @@ FIELDS = [
 
 
 class InlineProvider(BaseProvider, LLM):
-    """Shared behaviour of the inline providers; subclasses name the backend."""
+    """Shared behaviour of the inline providers. A subclass names its backend and Jupyter AI's
+    `name` for it; its `id` is `inline-<backend>`, its docstring the `help` Jupyter AI shows."""
 
     backend: ClassVar[BackendName]
     models: ClassVar[list[str]] = ["*"]
@@ -59,6 +61,12 @@ class InlineProvider(BaseProvider, LLM):
 
     _completer: InlineCompleter | None = PrivateAttr(default=None)
     _completer_config: ModelConfig | None = PrivateAttr(default=None)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if hasattr(cls, "backend"):
+            cls.id = f"inline-{cls.backend}"
+            cls.help = " ".join((inspect.getdoc(cls) or "").split())
 
     @classmethod
     def chat_models(cls) -> list[str]:
@@ -185,37 +193,31 @@ class InlineProvider(BaseProvider, LLM):
 
 
 class OllamaInlineProvider(InlineProvider):
-    id: ClassVar[str] = "inline-ollama"
-    name: ClassVar[str] = "Ollama (inline FIM)"
-    help: ClassVar[str] = (
-        "A model served by [Ollama](https://ollama.com) with fill-in-the-middle support, "
-        "e.g. `qwen2.5-coder:1.5b` (get it with `ollama pull qwen2.5-coder:1.5b`)."
-    )
+    """A model served by [Ollama](https://ollama.com) with fill-in-the-middle support,
+    e.g. `qwen2.5-coder:1.5b` (get it with `ollama pull qwen2.5-coder:1.5b`)."""
+
     backend = "ollama"
+    name: ClassVar[str] = "Ollama (inline FIM)"
 
 
 class LlamaCppInlineProvider(InlineProvider):
-    id: ClassVar[str] = "inline-llamacpp"
-    name: ClassVar[str] = "llama.cpp server"
-    help: ClassVar[str] = (
-        "A model served by llama.cpp's `llama-server` (e.g. `llama-server -m model.gguf "
-        "--port 8080`). The model id is only a label: the server serves its loaded model."
-    )
+    """A model served by llama.cpp's `llama-server` (e.g. `llama-server -m model.gguf
+    --port 8080`). The model id is only a label: the server serves its loaded model."""
+
     backend = "llamacpp"
+    name: ClassVar[str] = "llama.cpp server"
 
 
 class OpenAIInlineProvider(InlineProvider):
-    id: ClassVar[str] = "inline-openai"
+    """Any server with an OpenAI-style `/completions` endpoint (vLLM, llama-server, OpenAI's
+    `gpt-3.5-turbo-instruct`); chat-only servers are used through `/chat/completions`.
+    Local servers accept any API key."""
+
+    backend = "openai"
     name: ClassVar[str] = "OpenAI-compatible (inline)"
-    help: ClassVar[str] = (
-        "Any server with an OpenAI-style `/completions` endpoint (vLLM, llama-server, "
-        "OpenAI's `gpt-3.5-turbo-instruct`); chat-only servers are used through "
-        "`/chat/completions`. Local servers accept any API key."
-    )
     auth_strategy: ClassVar[EnvAuthStrategy] = EnvAuthStrategy(
         name="OPENAI_API_KEY", keyword_param="api_key"
     )
-    backend = "openai"
 
 
 def unavailable(number: int, error: LocalModelUnavailable) -> Reply:

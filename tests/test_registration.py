@@ -24,6 +24,7 @@ def test_providers_are_registered_with_their_ids_and_fields() -> None:
     for provider_id, (cls, name, url) in expected.items():
         assert registered[provider_id] is cls
         assert (cls.id, cls.name) == (provider_id, name)
+        assert cls.help.startswith(("A model served by", "Any server")) and "\n" not in cls.help
         assert cls(model_id="m").config.base_url == url
         assert cls.models == ["*"] and cls.registry and cls.chat_models() == []
         assert [f.key for f in cls.fields] == ["base_url", "suggestions", "max_tokens"]
