@@ -14,11 +14,11 @@ const SETTINGS = {
 
 /** A connected client with one request whose reply announced `tokens`. */
 async function connectedRequest(tokens: string[]) {
-  const { client, socket } = openClient();
-  const handle = client.request(INPUT);
-  socket().receive(reply(handle.number, tokens));
+  const opened = openClient();
+  const handle = opened.client.request(INPUT);
+  opened.socket().receive(reply(handle.number, tokens));
   await handle.reply;
-  return { client, socket, handle };
+  return { ...opened, handle };
 }
 
 describe('CompletionClient messages', () => {
@@ -151,10 +151,7 @@ describe('CompletionClient messages', () => {
   });
 
   it('surfaces an error chunk on the item and as a notified error, and ends the stream', async () => {
-    const { client, socket, errors } = openClient();
-    const handle = client.request(INPUT);
-    socket().receive(reply(handle.number, ['t']));
-    await handle.reply;
+    const { client, socket, errors, handle } = await connectedRequest(['t']);
     const stream = client.stream('t');
     socket().receive(
       chunk(handle.number, 't', '', true, {
@@ -222,10 +219,7 @@ describe('CompletionClient messages', () => {
 
 describe('CompletionClient cancellation', () => {
   it('cancels the previous request of the same cell when a newer fetch supersedes it', async () => {
-    const { client, socket } = openClient();
-    const old = client.request(INPUT);
-    socket().receive(reply(old.number, ['old']));
-    await old.reply;
+    const { client, socket, handle: old } = await connectedRequest(['old']);
     const oldStream = client.stream('old');
     const pending = oldStream.next();
 
@@ -300,10 +294,7 @@ describe('CompletionClient connection', () => {
 
   it('settles pending fetches and ends streams when the socket closes', async () => {
     jest.useFakeTimers();
-    const { client, socket, errors } = openClient();
-    const streaming = client.request(INPUT);
-    socket().receive(reply(streaming.number, ['t']));
-    await streaming.reply;
+    const { client, socket, errors, handle: streaming } = await connectedRequest(['t']);
     const stream = client.stream('t');
     const next = stream.next();
     const waiting = client.request({ ...INPUT, cell_id: 'cell-2' });

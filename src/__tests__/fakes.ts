@@ -140,6 +140,17 @@ export async function flush(): Promise<void> {
   }
 }
 
+/** Read a stream in the background as JupyterLab's reconciliator does, recording each text. */
+export function consume(stream: AsyncGenerator<{ response: { insertText: string } }>): string[] {
+  const seen: string[] = [];
+  void (async () => {
+    for await (const { response } of stream) {
+      seen.push(response.insertText);
+    }
+  })();
+  return seen;
+}
+
 /** An editor as `watchDismissal` sees it, with a movable cursor. */
 export class FakeEditor {
   host = new EventTarget() as unknown as HTMLElement;

@@ -2,6 +2,7 @@ import { DEFAULT_BUDGET } from '../protocol';
 import { GhostTextProvider, PROVIDER_ID } from '../provider';
 import {
   chunk,
+  consume,
   FakeEditor,
   flush,
   makeClient,
@@ -220,25 +221,20 @@ function typing(text = 'def answer():\n    re') {
   return { ...made, editor, widget, fetch, requests, answer };
 }
 
+/** `typing`, its first fetch answered with `turn 42`. */
+async function suggested() {
+  const typed = typing();
+  void typed.fetch();
+  await typed.answer('turn 42');
+  return typed;
+}
+
 /** Let every pending callback run (the streams go through several generators). */
 const settle = () => new Promise(resolve => setTimeout(resolve, 0));
 
-/** Drain a stream as JupyterLab's reconciliator does, recording each text. */
-function consume(stream: AsyncGenerator<{ response: { insertText: string } }>): string[] {
-  const seen: string[] = [];
-  void (async () => {
-    for await (const { response } of stream) {
-      seen.push(response.insertText);
-    }
-  })();
-  return seen;
-}
-
 describe('GhostTextProvider type along and cache', () => {
   it('answers with the rest of a suggestion while the typed text matches it, at once', async () => {
-    const { fetch, editor, requests, answer, socket } = typing();
-    void fetch();
-    await answer('turn 42');
+    const { fetch, editor, requests, socket } = await suggested();
     for (const [typed, rest] of [
       ['t', 'urn 42'],
       ['ur', 'n 42'],
@@ -252,17 +248,13 @@ describe('GhostTextProvider type along and cache', () => {
   });
 
   it('sends a request on a mismatch, and when the suggestion is used up', async () => {
-    const { fetch, editor, requests, answer } = typing();
-    void fetch();
-    await answer('turn 42');
+    const { fetch, editor, requests } = await suggested();
     editor.type('tx');
     void fetch();
     expect(requests().length).toBe(2);
     expect(requests()[1].prefix).toBe('def answer():\n    retx');
 
-    const other = typing();
-    void other.fetch();
-    await other.answer('turn 42');
+    const other = await suggested();
     other.editor.type('turn 42');
     void other.fetch();
     expect(other.requests().length).toBe(2);
@@ -385,9 +377,7 @@ describe('GhostTextProvider type along and cache', () => {
   });
 
   it('shows the cached suggestion after Backspace to an earlier prefix', async () => {
-    const { fetch, editor, requests, answer } = typing();
-    void fetch();
-    await answer('turn 42');
+    const { fetch, editor, requests, answer } = await suggested();
     editor.type('x');
     void fetch();
     await answer(' = 1');
@@ -436,9 +426,7 @@ describe('GhostTextProvider type along and cache', () => {
   });
 
   it('forgets the type-along after Escape: the dismissed suggestion stays away', async () => {
-    const { fetch, editor, requests, answer } = typing();
-    void fetch();
-    await answer('turn 42');
+    const { fetch, editor, requests } = await suggested();
     editor.type('t');
     expect((await fetch()).items.length).toBe(1);
     editor.key('Escape');

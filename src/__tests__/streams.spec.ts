@@ -1,16 +1,5 @@
 import { keepCodePoints, TokenStreams } from '../streams';
-import { flush } from './fakes';
-
-/** Read a stream in the background, recording each text. */
-function consume(stream: AsyncGenerator<{ response: { insertText: string } }>): string[] {
-  const seen: string[] = [];
-  void (async () => {
-    for await (const { response } of stream) {
-      seen.push(response.insertText);
-    }
-  })();
-  return seen;
-}
+import { consume, flush } from './fakes';
 
 describe('TokenStreams', () => {
   it('gives its one reader the full text so far, rebuilt from deltas in code points', async () => {
