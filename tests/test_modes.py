@@ -66,11 +66,19 @@ def paths(fake: FakeBackend) -> list[str]:
     return [request.path for request in fake.requests]
 
 
+async def first_suggestion(service: CompletionService, fake: FakeBackend, fim: bool) -> Tab:
+    """A tab on `fake` serving a model with FIM tokens or without, after its first suggestion:
+    the mode is learned."""
+    fake.llamacpp_fim = fim
+    tab = Tab(service, fake.url)
+    assert await tab.suggest() == "abc" and tab.mode == ("infill" if fim else "completion")
+    return tab
+
+
 async def test_a_server_restarted_without_fim_tokens_is_served_through_completion(
     fake: FakeBackend, service: CompletionService
 ) -> None:
-    tab = Tab(service, fake.url)
-    assert await tab.suggest() == "abc" and tab.mode == "infill"
+    tab = await first_suggestion(service, fake, fim=True)
     fake.llamacpp_fim = False  # restarted at the same URL with a model without FIM tokens
     assert await tab.suggest() == "abc"  # that request went on to /completion
     assert await tab.suggest() == "abc"
@@ -81,9 +89,7 @@ async def test_a_server_restarted_without_fim_tokens_is_served_through_completio
 async def test_a_server_back_with_fim_tokens_goes_back_to_infill_in_time(
     fake: FakeBackend, service: CompletionService
 ) -> None:
-    fake.llamacpp_fim = False
-    tab = Tab(service, fake.url)
-    assert await tab.suggest() == "abc" and tab.mode == "completion"
+    tab = await first_suggestion(service, fake, fim=False)
     fake.llamacpp_fim = True  # restarted with a FIM model
     assert await tab.suggest() == "abc"  # the mode is fresh: /completion
     service.llama_modes.recheck = 0.0  # as if `RECHECK_SECONDS` had passed
@@ -96,9 +102,7 @@ async def test_a_server_back_with_fim_tokens_goes_back_to_infill_in_time(
 async def test_a_server_that_was_unreachable_is_asked_for_infill_again(
     fake: FakeBackend, service: CompletionService
 ) -> None:
-    fake.llamacpp_fim = False
-    tab = Tab(service, fake.url)
-    assert await tab.suggest() == "abc" and tab.mode == "completion"
+    tab = await first_suggestion(service, fake, fim=False)
     fake.port = int(fake.url.rsplit(":", 1)[1])
     await fake.stop()
     prompt = tab.completer.prompt(REQUEST)
