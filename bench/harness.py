@@ -216,13 +216,19 @@ class Notebook:
     outputs: list[str | None]  # per cell: a short text output or None
 
 
-def load_tasks(data: Path) -> tuple[list[Task], dict[str, Notebook]]:
-    """`tasks.jsonl` and `notebooks.jsonl` of `data` (see `../shared/eval/README.md`)."""
+def load_notebooks(data: Path) -> dict[str, Notebook]:
+    """`notebooks.jsonl` of `data`, by name, in the file's order."""
     notebooks: dict[str, Notebook] = {}
     with (data / "notebooks.jsonl").open() as lines:
         for line in lines:
             record = json.loads(line)
             notebooks[record["notebook"]] = Notebook(record["cells"], record["cell_outputs"])
+    return notebooks
+
+
+def load_tasks(data: Path) -> tuple[list[Task], dict[str, Notebook]]:
+    """`tasks.jsonl` and `notebooks.jsonl` of `data` (see `../shared/eval/README.md`)."""
+    notebooks = load_notebooks(data)
     fields = Task.__dataclass_fields__
     with (data / "tasks.jsonl").open() as lines:
         tasks = [

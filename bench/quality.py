@@ -1,20 +1,45 @@
 """How good are the suggestions? Line completions on notebooks, through our websocket, and the
-peer.
+peer; whole statements and blocks where a block starts.
 
 Run from the repository root (needs the `local` and `test` extras, and `langchain-openai` for
 Jupyter AI's OpenAI provider of the peer arm)::
 
     python bench/quality.py                   # 120 notebook tasks, 4 arms
     python bench/quality.py --tasks kernel    # 16 tasks only the kernel can answer, 2 arms
+    python bench/quality.py --tasks empty-line  # 104 statements and blocks, 2 arms
     python bench/quality.py --limit 4 --arms cells,current
     python bench/quality.py --quick           # smoke run for CI: 6 tasks
     python bench/quality.py --quick --tasks kernel
+    python bench/quality.py --quick --tasks empty-line
     python bench/quality.py --json quality.json
 
 Task sets (`--tasks`): `notebooks`, `tasks.jsonl` of `--data` (default `../shared/eval` beside
 the repository, see its README): a notebook cell cut inside one of its lines, `target` the
 rest of that line; `kernel`, the notebooks of `bench/kernel_tasks.py`, run for real in a
-Python kernel, whose answers only the kernel knows (a column, a key, a shape, a parameter).
+Python kernel, whose answers only the kernel knows (a column, a key, a shape, a parameter);
+`empty-line`, cut here from `notebooks.jsonl` of `--data` (`empty_line_tasks`): the cursor on
+an empty line where the engine lets a suggestion run to the end of a block (after a comment)
+or stops it at the end of its first line (after a blank line), the target what follows:
+
+* Which lines qualify: in a code cell other than a notebook's first code cell (its imports
+  and setup), not one starting with a cell magic (`%%`), a line that is neither blank nor a
+  comment and follows a `#` comment line or a blank line of the same cell (not its first
+  line) and starts a statement that parses (`ast`; magics, shell lines, prose in strings and
+  clauses like `else:` do not).
+* The target: that statement, over as many lines as it takes to parse (`model = fit(x,` and
+  its continuation), or, for a compound statement (`def`, `for`, `if`, `with`, `class`,
+  `try`, a decorated `def`, ...), the whole block: the lines indented further than its first
+  one and the blank lines between them, up to where the indentation returns (an `if`
+  without its `else:`), trailing blank lines left out; cut to its first whole lines within
+  12 lines and 400 characters (a first line longer than that does not qualify).
+* The cursor: after the line's indentation (what the editor's auto-indent leaves) on an
+  otherwise empty line: `prefix` is the cell up to there, `suffix` the rest of the cell
+  after the target (a newline and what follows, or nothing), so `prefix + target + suffix`
+  is the cell. The other cells go as for the notebook tasks (the arms below).
+* The sample: at most 4 qualifying lines per notebook (`random.Random(f"21:{notebook}")`),
+  all shuffled with seed 21, so that `--limit` and `--quick` take several notebooks. The 26
+  notebooks of `../shared/eval` give 104 tasks (of 1917 qualifying lines), 30 of them with a
+  target of several lines.
 Every task goes through each arm once, the arms of a task in turn (each goes first in turn):
 
 * `cells`: our extension in a real `jupyter server` subprocess, on a managed
@@ -55,7 +80,14 @@ other cells (the tab follows the status, as the browser does).
 Scores of the suggestion's first line (the text inserted at the cursor, trailing whitespace
 stripped) against the target: exact match and edit similarity (1 - Levenshtein distance /
 longer length), as CodeXGLUE line completion, RepoBench and CrossCodeEval score; for the
-kernel tasks also `key`: the suggestion starts with what only the kernel knows. Costs: the
+kernel tasks also `key`: the suggestion starts with what only the kernel knows. The
+empty-line tasks score the whole suggestion: `first line exact` (its first line is the
+target's, trailing whitespace stripped), `edit similarity` of the whole suggestion to the
+whole target, and the `takeable share`: the length of the longest common prefix of suggestion
+and target over the target's length (what a user gets by accepting and deleting from where
+it goes wrong), averaged over the tasks; `multi-line` is the share of suggestions of several
+lines; a second table splits the tasks by the line above the cursor (a comment or a blank
+line). Costs: the
 prompt tokens llama-server evaluated (`/metrics`), the time from sending the request to the
 first non-empty text (`first text`) and to the last chunk (`done`), and the UTF-8 size of the
 request message as the browser serialises it (`JSON.stringify`).
@@ -64,12 +96,15 @@ request message as the browser serialises it (`JSON.stringify`).
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
 import json
+import random
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -87,7 +122,8 @@ from jupyter_ai_inline.engine import CellText, ContextBudget  # noqa: E402
 from jupyter_ai_inline.engine.prompt import pick_above, pick_below  # noqa: E402
 from tests.support.llama_slots import prompt_tokens  # noqa: E402
 
-MAX_TOKENS = {"notebooks": 48, "kernel": 24}
+MAX_TOKENS = {"notebooks": 48, "kernel": 24, "empty-line": 128}
+"""Per task set; 128 is `c.JupyterAIInline.max_tokens`'s default (a block may be long)."""
 CTX_SIZE = 8192  # c.JupyterAIInline.local_ctx_size's default
 SLOTS = 2  # c.JupyterAIInline.local_parallel's default
 MIME = "text/x-ipython"  # a notebook cell's editor
@@ -107,8 +143,13 @@ ARMS = {
 DEFAULT_ARMS = {
     "notebooks": ["cells", "current", "outputs", "jupyter-ai"],
     "kernel": ["cells", "kernel"],
+    "empty-line": ["cells", "current"],
 }
-QUICK_ARMS = {"notebooks": ["cells", "current"], "kernel": ["cells", "kernel"]}
+QUICK_ARMS = {
+    "notebooks": ["cells", "current"],
+    "kernel": ["cells", "kernel"],
+    "empty-line": ["cells", "current"],
+}
 
 KINDS = ("code", "markdown", "raw")
 
@@ -166,6 +207,110 @@ def browser_json(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
+# -- the empty-line tasks ----------------------------------------------------------------------
+
+EMPTY_LINE_SEED = 21
+"""The sample's seed (issue 21): the same notebooks give the same tasks in the same order."""
+EMPTY_LINE_PER_NOTEBOOK = 4
+"""At most this many tasks of a notebook (a random sample of its qualifying lines)."""
+TARGET_MAX_LINES = 12
+TARGET_MAX_CHARS = 400
+"""A longer block is cut to its first whole lines within both limits (not a longer line)."""
+STATEMENT_MAX_LINES = 40
+"""How far a statement is looked for: one that does not parse within this many lines (a
+magic, a shell line, prose in a string, an `else:` clause) does not qualify."""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _parses(lines: Sequence[str]) -> ast.Module | None:
+    try:
+        return ast.parse(textwrap.dedent("\n".join(lines)))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def statement_lines(lines: Sequence[str], start: int) -> int | None:
+    """How many lines the statement starting at `lines[start]` spans, None if none does.
+
+    The fewest lines that parse as one statement; a compound statement (`def`, `for`, `if`,
+    `with`, `class`, `try`, `while`, a decorated `def`, ...) goes on over the lines indented
+    further than its first one (and blank lines between them), up to where the indentation
+    returns, and must then still parse. Trailing blank lines are not part of it."""
+    for end in range(start + 1, min(len(lines), start + STATEMENT_MAX_LINES) + 1):
+        module = _parses(lines[start:end])
+        if module is None:
+            continue
+        if len(module.body) != 1:
+            return None  # `a; b` or a line that is no statement of its own
+        if isinstance(module.body[0], ast.stmt) and hasattr(module.body[0], "body"):
+            base = _indent(lines[start])
+            while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > base):
+                end += 1
+            while not lines[end - 1].strip():
+                end -= 1
+            if _parses(lines[start:end]) is None:
+                return None
+        return end - start
+    return None
+
+
+def cut_target(lines: Sequence[str]) -> int:
+    """How many of a statement's `lines` the target keeps: whole lines within
+    `TARGET_MAX_LINES` and `TARGET_MAX_CHARS` (0 if the first line alone is longer)."""
+    kept, size = 0, -1
+    for line in lines[:TARGET_MAX_LINES]:
+        size += len(line) + 1
+        if size > TARGET_MAX_CHARS:
+            break
+        kept += 1
+    return kept
+
+
+def empty_line_candidates(name: str, notebook: Notebook) -> list[Task]:
+    """Every qualifying empty-line task of a notebook, in the notebook's order."""
+    tasks: list[Task] = []
+    code_cells = [i for i, cell in enumerate(notebook.cells) if cell["cell_type"] == "code"]
+    for index in code_cells[1:]:  # not the first code cell (the imports and setup)
+        source = notebook.cells[index]["source"]
+        if source.lstrip().startswith("%%"):
+            continue  # a cell magic: not Python
+        lines = source.split("\n")
+        for number in range(1, len(lines)):
+            previous, line = lines[number - 1].strip(), lines[number]
+            if previous and not previous.startswith("#"):
+                continue  # after a line of code
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            count = statement_lines(lines, number)
+            kept = 0 if count is None else cut_target(lines[number : number + count])
+            if not kept:
+                continue
+            indent = line[: _indent(line)]
+            prefix = "\n".join(lines[:number]) + "\n" + indent
+            target = "\n".join(lines[number : number + kept])[len(indent) :]
+            suffix = source[len(prefix) + len(target) :]
+            stem = name.removesuffix(".ipynb")
+            tasks.append(Task(f"{stem}:{index}:{number}", name, index, prefix, suffix, target))
+    return tasks
+
+
+def empty_line_tasks(notebooks: dict[str, Notebook]) -> list[Task]:
+    """The empty-line task set: at most `EMPTY_LINE_PER_NOTEBOOK` qualifying lines of each
+    notebook, sampled with `EMPTY_LINE_SEED`, all in a shuffled order (so `--limit` and
+    `--quick` take several notebooks)."""
+    tasks: list[Task] = []
+    for name, notebook in notebooks.items():
+        candidates = empty_line_candidates(name, notebook)
+        rng = random.Random(f"{EMPTY_LINE_SEED}:{name}")
+        picked = rng.sample(range(len(candidates)), min(EMPTY_LINE_PER_NOTEBOOK, len(candidates)))
+        tasks += [candidates[i] for i in sorted(picked)]
+    random.Random(EMPTY_LINE_SEED).shuffle(tasks)
+    return tasks
+
+
 # -- scores ------------------------------------------------------------------------------------
 
 
@@ -197,6 +342,30 @@ def edit_similarity(a: str, b: str) -> float:
 
 def exact_match(suggestion: str, target: str) -> bool:
     return first_line(suggestion) == target.rstrip()
+
+
+def first_line_exact(suggestion: str, target: str) -> bool:
+    """The empty-line tasks: the suggestion's first line is the target's (trailing whitespace
+    stripped)."""
+    return first_line(suggestion) == first_line(target)
+
+
+def common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of `a` and `b`."""
+    size = 0
+    for char_a, char_b in zip(a, b, strict=False):
+        if char_a != char_b:
+            break
+        size += 1
+    return size
+
+
+def takeable_share(suggestion: str, target: str) -> float:
+    """The share of the target a user could take from the suggestion (accepting it, then
+    deleting where it goes wrong): the longest common prefix over the target's length (both
+    without trailing whitespace; 1.0 for an empty target)."""
+    target = target.rstrip()
+    return 1.0 if not target else common_prefix(suggestion.rstrip(), target) / len(target)
 
 
 # -- the arms ----------------------------------------------------------------------------------
@@ -356,6 +525,9 @@ class Record:
     done_s: float | None
     request_bytes: int | None
     error: str | None
+    takeable: float | None = None  # the empty-line tasks: the share of the target to take
+    multi_line: bool = False  # the suggestion has more than one line
+    after: str = ""  # the empty-line tasks: "comment" or "blank", the line above the cursor
 
 
 @dataclass
@@ -376,6 +548,8 @@ class Summary:
     over_default_timeout: int  # first text later than the server's default deadline, 5 s
     mean_request_bytes: float | None
     error_titles: list[str] = field(default_factory=list)
+    takeable_share: float | None = None  # the empty-line tasks
+    multi_line: float = 0.0  # the share of suggestions with more than one line
 
 
 def summarise(arm: str, records: Sequence[Record]) -> Summary:
@@ -405,11 +579,28 @@ def summarise(arm: str, records: Sequence[Record]) -> Summary:
         ),
         mean_request_bytes=statistics.fmean(sizes) if sizes else None,
         error_titles=sorted({r.error for r in records if r.error}),
+        takeable_share=(
+            statistics.fmean(r.takeable for r in records if r.takeable is not None)
+            if any(r.takeable is not None for r in records)
+            else None
+        ),
+        multi_line=sum(r.multi_line for r in records) / count,
     )
 
 
-def record(task: Task, arm: str, outcome: Outcome, tokens: int) -> Record:
+def line_above(task: Task) -> str:
+    """The empty-line tasks: `comment` or `blank`, the line above the cursor's."""
+    above = task.prefix.rsplit("\n", 2)[-2] if "\n" in task.prefix else ""
+    return "blank" if not above.strip() else "comment"
+
+
+def record(task: Task, arm: str, outcome: Outcome, tokens: int, task_set: str) -> Record:
+    """One outcome scored: for the empty-line tasks the first line's exact match, the whole
+    suggestion's edit similarity to the whole target and the share of it to take; else the
+    first line's exact match and edit similarity to the rest of the line."""
     shown = first_line(outcome.text)
+    empty_line = task_set == "empty-line"
+    suggestion = outcome.text.rstrip()
     return Record(
         task=task.id,
         arm=arm,
@@ -417,13 +608,24 @@ def record(task: Task, arm: str, outcome: Outcome, tokens: int) -> Record:
         key=task.key,
         suggestion=outcome.text,
         shown_first_line=shown,
-        exact=exact_match(outcome.text, task.target),
-        edit_similarity=edit_similarity(shown, task.target.rstrip()),
+        exact=(
+            first_line_exact(outcome.text, task.target)
+            if empty_line
+            else exact_match(outcome.text, task.target)
+        ),
+        edit_similarity=(
+            edit_similarity(suggestion, task.target.rstrip())
+            if empty_line
+            else edit_similarity(shown, task.target.rstrip())
+        ),
         prompt_tokens=tokens,
         first_text_s=outcome.first_text_s,
         done_s=outcome.done_s,
         request_bytes=outcome.request_bytes,
         error=outcome.error,
+        takeable=takeable_share(outcome.text, task.target) if empty_line else None,
+        multi_line="\n" in suggestion.strip(),
+        after=line_above(task) if empty_line else "",
     )
 
 
@@ -465,7 +667,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.tasks == "kernel":
             data = workdir / "kernel-tasks"
             kernel_tasks.write(data)
-        tasks, notebooks = harness.load_tasks(data)
+        if args.tasks == "empty-line":
+            notebooks = harness.load_notebooks(data)
+            tasks = empty_line_tasks(notebooks)
+        else:
+            tasks, notebooks = harness.load_tasks(data)
         tasks = tasks[: args.limit] if args.limit is not None else tasks
         variables = None
         if args.tasks == "kernel":
@@ -504,23 +710,73 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 turn = i % len(arms)  # each arm goes first in turn
                 for arm in arms[turn:] + arms[:turn]:
                     outcome, tokens = await measure(runners[arm], task, url, args.warm)
-                    records[arm].append(record(task, arm, outcome, tokens))
+                    records[arm].append(record(task, arm, outcome, tokens, args.tasks))
                 if args.progress:
                     done = ", ".join(f"{arm} {sum(r.exact for r in records[arm])}" for arm in arms)
                     print(f"{i + 1}/{len(tasks)} exact: {done}", file=sys.stderr)
     summaries = [summarise(arm, records[arm]) for arm in arms]
+    by_line_above = [
+        asdict(summarise(arm, subset)) | {"after": after}
+        for arm in arms
+        for after in ("comment", "blank")
+        if args.tasks == "empty-line" and (subset := [r for r in records[arm] if r.after == after])
+    ]
     return {
         "task_set": args.tasks,
         "tasks": len(tasks),
         "max_tokens": max_tokens,
         "cache": "warm" if args.warm else "cold",
         "summaries": [asdict(s) for s in summaries],
+        "by_line_above": by_line_above,
+        "multi_line_targets": sum("\n" in task.target for task in tasks),
         "kernel_summaries": [asdict(s) for s in (variables or {}).values()],
         "records": [asdict(r) for arm in arms for r in records[arm]],
     }
 
 
+def report_empty_line(numbers: dict[str, Any]) -> None:
+    """The empty-line tasks' table, and the same by the line above the cursor."""
+    print(
+        f"## Empty-line completion on {numbers['tasks']} tasks "
+        f"({numbers['multi_line_targets']} with a target of several lines; "
+        f"{numbers['max_tokens']} tokens at most, one greedy suggestion, "
+        f"{numbers['cache']} prompt cache)\n"
+    )
+    headers = [
+        "arm", "tasks", "first line exact", "edit similarity (whole target)", "takeable share",
+        "multi-line", "empty", "errors", "prompt tokens (mean)", "first text p50 ms",
+        "first text p90 ms", "done p50 ms", "done p90 ms", "first text > 5 s",
+        "request bytes (mean)",
+    ]  # fmt: skip
+
+    def row(s: Summary, label: str) -> list[object]:
+        return [
+            label, s.tasks, f"{s.exact_match:.1%}", f"{s.edit_similarity:.3f}",
+            f"{s.takeable_share or 0.0:.1%}", f"{s.multi_line:.1%}", f"{s.empty:.1%}", s.errors,
+            round(s.prompt_tokens), s.first_text_p50_ms, s.first_text_p90_ms, s.done_p50_ms,
+            s.done_p90_ms, s.over_default_timeout,
+            None if s.mean_request_bytes is None else round(s.mean_request_bytes),
+        ]  # fmt: skip
+
+    summaries = [Summary(**s) for s in numbers["summaries"]]
+    print(harness.markdown_table(headers, [row(s, f"{s.arm} ({s.label})") for s in summaries]))
+    print()
+    for s in summaries:
+        for title in s.error_titles:
+            print(f"- {s.arm} error: {title}")
+    print("### By the line above the cursor (a comment: multi-line; a blank line: one line)\n")
+    rows = []
+    for numbers_of in numbers["by_line_above"]:
+        after = numbers_of.pop("after")
+        s = Summary(**numbers_of)
+        rows.append(row(s, f"{s.arm}, after a {after} line"))
+    print(harness.markdown_table(headers, rows) + "\n")
+
+
 def report(numbers: dict[str, Any]) -> None:
+    if numbers["task_set"] == "empty-line":
+        report_empty_line(numbers)
+        return
     summaries = [Summary(**s) for s in numbers["summaries"]]
     print(
         f"## Line completion on {numbers['tasks']} tasks of the {numbers['task_set']} set "
@@ -572,7 +828,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--arms", type=harness.names_list(list(ARMS)), help=f"some of {','.join(ARMS)}")
     add("--data", type=Path, default=harness.DATA, help="notebooks: tasks.jsonl, notebooks.jsonl")
     add("--model", type=Path, help="GGUF file (default: the default model, gemma 3 270M)")
-    add("--max-tokens", type=int, help="default 48 (notebooks), 24 (kernel)")
+    add("--max-tokens", type=int, help="default 48 (notebooks), 24 (kernel), 128 (empty-line)")
     add("--warm", action="store_true", help="send the previous keystroke's request first")
     add("--first-text-timeout", type=float, default=FIRST_TEXT_TIMEOUT, help="server default: 15")
     add("--above-chars", type=int, help="context_above_chars (server default: 6000)")

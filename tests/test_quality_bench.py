@@ -4,16 +4,24 @@ import json
 
 import pytest
 
-from bench.harness import percentile
+from bench.harness import Task, percentile
 from bench.quality import (
     DEFAULT_BUDGET,
     Notebook,
+    Outcome,
     browser_json,
+    common_prefix,
     edit_similarity,
+    empty_line_candidates,
+    empty_line_tasks,
     exact_match,
     first_line,
+    first_line_exact,
     levenshtein,
     neighbours,
+    record,
+    statement_lines,
+    takeable_share,
 )
 
 
@@ -130,3 +138,111 @@ def test_browser_json_is_compact_and_keeps_non_ascii() -> None:
     text = browser_json(message)
     assert text == '{"type":"request","prefix":"é = 1","above":[{"cell_type":"code","source":"ü"}]}'
     assert json.loads(text) == message
+
+
+# -- the empty-line tasks ----------------------------------------------------------------------
+
+CELL = """\
+x = load()
+# fit the model
+model = fit(x,
+            y)
+
+for i in range(3):
+    print(i)
+
+    # the square
+    print(i * i)
+total = sum(x)
+%matplotlib inline
+
+if x:
+    pass
+else:
+    stop()"""
+
+
+def test_the_cutter_takes_the_statement_or_block_after_a_comment_or_a_blank_line() -> None:
+    notebook = Notebook(
+        cells=[code("import os\n\nos.getcwd()"), markdown("# Title\n\nText"), code(CELL)],
+        outputs=[None, None, None],
+    )
+    tasks = empty_line_candidates("nb.ipynb", notebook)
+    # the first code cell and the markdown cell give none; in the cell: after the comment a
+    # statement over two lines; after the blank line a block up to where the indentation
+    # returns; inside it, after a comment, at its indentation; not `total` (after code), not
+    # the magic (after code, and no statement), the `if` block without its `else:` clause
+    assert [(t.id, t.target) for t in tasks] == [
+        ("nb:2:2", "model = fit(x,\n            y)"),
+        ("nb:2:5", "for i in range(3):\n    print(i)\n\n    # the square\n    print(i * i)"),
+        ("nb:2:9", "print(i * i)"),
+        ("nb:2:13", "if x:\n    pass"),
+    ]
+    for task in tasks:  # the cell split at the cursor, the cursor on an otherwise empty line
+        assert task.prefix + task.target + task.suffix == CELL
+        assert task.notebook == "nb.ipynb" and task.cell_index == 2
+        assert not task.prefix.rsplit("\n", 1)[-1].strip()
+        assert task.suffix == "" or task.suffix.startswith("\n")
+    assert tasks[2].prefix.endswith("    # the square\n    ")  # after the line's indentation
+    assert tasks[0].suffix == "\n\nfor i in range(3):" + CELL.split("range(3):", 1)[1]
+
+
+def test_the_cutter_skips_cell_magics_and_what_does_not_parse() -> None:
+    magic = code("a = 1\n\n%%time\nb = 2")
+    first = code("print(1)")
+    prose = code('s = """\n\nnot python here\n"""\n\n!ls -l\n# c\nelse:\n    x = 1')
+    notebook = Notebook(cells=[first, code("%%time\n\nb = 2"), prose, magic], outputs=[None] * 4)
+    assert [t.id for t in empty_line_candidates("n", notebook)] == []
+    assert statement_lines(["a = f(", "1)", "b"], 0) == 2
+    assert statement_lines(["@dec", "def f():", "    return 1", "", "g()"], 0) == 3
+    assert statement_lines(["a = 1; b = 2"], 0) is None
+
+
+def test_a_long_block_is_cut_to_whole_lines() -> None:
+    body = "\n".join(f"    value_{i} = {i}" for i in range(20))
+    notebook = Notebook(cells=[code("x"), code(f"# loop\nfor _ in x:\n{body}")], outputs=[None] * 2)
+    (task,) = empty_line_candidates("n", notebook)
+    lines = task.target.split("\n")
+    assert len(lines) == 12 and lines[0] == "for _ in x:" and lines[-1] == "    value_10 = 10"
+    assert task.suffix == "\n" + "\n".join(f"    value_{i} = {i}" for i in range(11, 20))
+
+
+def test_the_sample_is_stable_and_bounded_per_notebook() -> None:
+    cells = [code("x")] + [code(f"# step {i}\nstep_{i}()\n\nafter_{i}()") for i in range(5)]
+    notebooks = {name: Notebook(cells=cells, outputs=[None] * 6) for name in ("a", "b")}
+    tasks = empty_line_tasks(notebooks)
+    assert len(tasks) == 8  # 10 qualifying lines in each, 4 of each taken
+    assert sum(t.notebook == "a" for t in tasks) == 4
+    assert tasks == empty_line_tasks(notebooks)  # the same set, in the same order
+
+
+def test_first_line_exact_compares_the_first_lines() -> None:
+    target = "for i in x:\n    f(i)"
+    assert first_line_exact("for i in x:  \n    g(i)", target)
+    assert first_line_exact("for i in x:", target)
+    assert not first_line_exact("for j in x:\n    f(i)", target)
+    assert not first_line_exact("", target)
+
+
+def test_takeable_share_is_the_common_start_over_the_target() -> None:
+    assert common_prefix("abcd", "abxy") == 2
+    assert common_prefix("", "abc") == 0
+    target = "for i in x:\n    f(i)"  # 20 characters
+    assert takeable_share(target + "\n", target) == 1.0
+    assert takeable_share(target + "\nmore()", target) == 1.0  # all of it, then delete more
+    assert takeable_share("for i in x:\n    g(i)", target) == pytest.approx(16 / 20)
+    assert takeable_share("for i in x:", target) == pytest.approx(11 / 20)
+    assert takeable_share("print(x)", target) == 0.0
+    assert takeable_share("", "") == 1.0
+
+
+def test_an_empty_line_record_scores_the_whole_target() -> None:
+    task = Task("nb:1:2", "nb.ipynb", 1, "# loop\n", "", "for i in x:\n    f(i)")
+    scored = record(task, "cells", Outcome(text="for i in x:\n    g(i)"), 7, "empty-line")
+    assert scored.exact and scored.multi_line and scored.after == "comment"
+    assert scored.edit_similarity == pytest.approx(1 - 1 / 20)
+    assert scored.takeable == pytest.approx(16 / 20)
+    line_task = Task("nb:1:2", "nb.ipynb", 1, "x = f(", ")", "a, b")
+    scored = record(line_task, "cells", Outcome(text="a, c\nmore"), 7, "notebooks")
+    assert not scored.exact and scored.takeable is None and scored.after == ""
+    assert scored.edit_similarity == pytest.approx(1 - 1 / 4)  # the first line only
