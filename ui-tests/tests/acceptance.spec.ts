@@ -9,6 +9,7 @@ import {
   FIRST,
   GHOST,
   MODEL,
+  newNotebook,
   REVENUE,
   typeAnswerPrefix,
   typeComment
@@ -17,8 +18,7 @@ import {
 test('acceptance: one suggestion taken whole, one in part, in the tooltip and the export', async ({
   page
 }) => {
-  await page.notebook.createNew();
-  await page.notebook.enterCellEditingMode(0);
+  await newNotebook(page);
   await typeComment(page);
   await page.keyboard.press('Enter');
   const ghost = page.locator(GHOST);

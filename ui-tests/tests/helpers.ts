@@ -2,7 +2,8 @@
  * Shared steps of the browser tests; they work in JupyterLab and in Notebook 7 (both expose
  * `window.jupyterapp` with the test server configuration).
  */
-import type { APIRequestContext, Page } from '@playwright/test';
+import { expect, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import type { APIRequestContext, Locator, Page } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -144,6 +145,31 @@ export function greedyRequests(): { path: string; body: any }[] {
  */
 export async function typeComment(page: Page): Promise<number> {
   await page.keyboard.type(COMMENT);
+  await waitForQuiet();
+  return greedyRequests().length;
+}
+
+/** A new notebook, its first cell in edit mode. */
+export async function newNotebook(page: IJupyterLabPageFixture): Promise<void> {
+  await page.notebook.createNew();
+  await page.notebook.enterCellEditingMode(0);
+}
+
+/** The function header in a new notebook, FIRST shown after it; the ghost text's locator. */
+export async function showFirst(page: IJupyterLabPageFixture): Promise<Locator> {
+  await newNotebook(page);
+  await typeAnswerPrefix(page);
+  const ghost = page.locator(GHOST);
+  await expect(ghost).toHaveText(FIRST);
+  return ghost;
+}
+
+/** COMMENT and Enter in a new notebook: REVENUE shown below it; the requests so far. */
+export async function showRevenue(page: IJupyterLabPageFixture): Promise<number> {
+  await newNotebook(page);
+  await typeComment(page);
+  await page.keyboard.press('Enter');
+  await expect(page.locator(GHOST)).toHaveText(drawn(REVENUE));
   await waitForQuiet();
   return greedyRequests().length;
 }

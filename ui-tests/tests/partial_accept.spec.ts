@@ -14,25 +14,21 @@ import {
   GHOST,
   greedyRequests,
   REVENUE,
-  typeComment,
-  waitForQuiet
+  showRevenue
 } from './helpers';
-
-/** A comment and Enter in a new notebook: REVENUE shown below it; the requests so far. */
-async function showRevenue(page: Page): Promise<number> {
-  await page.notebook.createNew();
-  await page.notebook.enterCellEditingMode(0);
-  await typeComment(page);
-  await page.keyboard.press('Enter');
-  await expect(page.locator(GHOST)).toHaveText(drawn(REVENUE));
-  await waitForQuiet();
-  return greedyRequests().length;
-}
 
 /** Check the cell holds COMMENT, a line break and `taken`, and the ghost text shows the rest. */
 async function expectTaken(page: Page, taken: string): Promise<void> {
   await expect.poll(() => activeCellSource(page)).toBe(`${COMMENT}\n${taken}`);
   await expect(page.locator(GHOST)).toHaveText(drawn(REVENUE.slice(taken.length)));
+}
+
+/** Press each key in turn, checking after each what the cell holds (`expectTaken`). */
+async function take(page: Page, steps: [key: string, taken: string][]): Promise<void> {
+  for (const [key, taken] of steps) {
+    await page.keyboard.press(key);
+    await expectTaken(page, taken);
+  }
 }
 
 test.describe('Partial accept', () => {
@@ -41,17 +37,14 @@ test.describe('Partial accept', () => {
   }) => {
     const before = await showRevenue(page);
 
-    await page.keyboard.press('Control+ArrowRight');
-    await expectTaken(page, 'total');
-    await page.keyboard.press('Control+ArrowRight');
-    await expectTaken(page, 'total =');
-    await page.keyboard.press('Control+ArrowDown'); // the rest of the first line
     const line = 'total = df.groupby("region")["revenue"].sum()';
-    await expectTaken(page, line);
-    await page.keyboard.press('Control+ArrowRight'); // on to the next line: "\ntotal"
-    await expectTaken(page, `${line}\ntotal`);
-    await page.keyboard.press('Control+ArrowDown'); // ".plot()"
-    await expectTaken(page, `${line}\ntotal.plot()`);
+    await take(page, [
+      ['Control+ArrowRight', 'total'],
+      ['Control+ArrowRight', 'total ='],
+      ['Control+ArrowDown', line], // the rest of the first line
+      ['Control+ArrowRight', `${line}\ntotal`], // on to the next line: "\ntotal"
+      ['Control+ArrowDown', `${line}\ntotal.plot()`] // ".plot()"
+    ]);
     await page.waitForTimeout(500); // past JupyterLab's debouncer: still no request
     await expect(page.locator(GHOST)).toHaveText('print(total)');
     expect(greedyRequests().length).toBe(before);
@@ -66,10 +59,10 @@ test.describe('Partial accept', () => {
     page
   }) => {
     const before = await showRevenue(page);
-    await page.keyboard.press('Control+ArrowDown');
-    await expectTaken(page, 'total = df.groupby("region")["revenue"].sum()');
-    await page.keyboard.press('Control+ArrowDown');
-    await expectTaken(page, REVENUE.split('\n').slice(0, 2).join('\n'));
+    await take(page, [
+      ['Control+ArrowDown', 'total = df.groupby("region")["revenue"].sum()'],
+      ['Control+ArrowDown', REVENUE.split('\n').slice(0, 2).join('\n')]
+    ]);
     await page.keyboard.press('Control+ArrowDown'); // the last line: all taken
     await expect(page.locator(GHOST)).toHaveCount(0);
     expect(await activeCellSource(page)).toBe(`${COMMENT}\n${REVENUE}`);

@@ -7,13 +7,19 @@
 import { expect, test } from '@jupyterlab/galata';
 import type { Page } from '@playwright/test';
 
-import { activeCellSource, completionRequests, FIRST, SECOND, typeAnswerPrefix } from './helpers';
+import {
+  activeCellSource,
+  completionRequests,
+  FIRST,
+  GHOST,
+  newNotebook,
+  SECOND,
+  showFirst
+} from './helpers';
 
 /** What the fake model server answers to a prompt with `def slow` (streamed over 2 s). */
 const SLOW = 'turn 12345678';
 const TYPING_GAP = 120;
-/** The ghost text (JupyterLab also draws transient spacers with that class while it redraws). */
-const GHOST = '.jp-GhostText:not(.jp-GhostText-letterSpacer):not(.jp-GhostText-lineSpacer)';
 
 interface ISample {
   /** The active cell's text. */
@@ -83,11 +89,7 @@ function check(samples: ISample[], base: string, suggestion: string, grows = fal
 test.describe('Type along', () => {
   for (const gap of [TYPING_GAP, 300]) {
     test(`typing along ${gap} ms apart: the rest stays on screen, no request`, async ({ page }) => {
-      await page.notebook.createNew();
-      await page.notebook.enterCellEditingMode(0);
-      await typeAnswerPrefix(page);
-      const ghost = page.locator(GHOST);
-      await expect(ghost).toHaveText(FIRST);
+      const ghost = await showFirst(page);
       await page.waitForTimeout(300); // the generation is over
       const before = completionRequests().length;
 
@@ -111,11 +113,7 @@ test.describe('Type along', () => {
   }
 
   test('typing along keeps the suggestion chosen with Alt+] and cycling works', async ({ page }) => {
-    await page.notebook.createNew();
-    await page.notebook.enterCellEditingMode(0);
-    await typeAnswerPrefix(page);
-    const ghost = page.locator(GHOST);
-    await expect(ghost).toHaveText(FIRST);
+    const ghost = await showFirst(page);
     await page.keyboard.press('Alt+]');
     await expect(ghost).toHaveText(SECOND);
     const before = completionRequests().length;
@@ -133,11 +131,7 @@ test.describe('Type along', () => {
   test('Backspace back to an earlier prefix shows the cached suggestion with no request', async ({
     page
   }) => {
-    await page.notebook.createNew();
-    await page.notebook.enterCellEditingMode(0);
-    await typeAnswerPrefix(page);
-    const ghost = page.locator(GHOST);
-    await expect(ghost).toHaveText(FIRST);
+    const ghost = await showFirst(page);
 
     await page.keyboard.type('x'); // not the suggestion: a new request for `rex`
     await expect.poll(() => completionRequests().pop()?.body.prompt).toMatch(/rex$/);
@@ -158,8 +152,7 @@ test.describe('Type along', () => {
   test('a generation still running keeps flowing into the ghost text while typing along', async ({
     page
   }) => {
-    await page.notebook.createNew();
-    await page.notebook.enterCellEditingMode(0);
+    await newNotebook(page);
     await page.keyboard.type('def slow():');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Shift+Home');
