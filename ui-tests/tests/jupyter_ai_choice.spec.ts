@@ -4,8 +4,14 @@
  * the model server gets one request per trigger, the ghost text shows once, and the choice
  * stays in force after a reload. Needs Jupyter AI 2 (the main pass of .ci/run).
  */
-import { expect, galata, test } from '@jupyterlab/galata';
-import type { APIRequestContext, Page, WebSocket } from '@playwright/test';
+import {
+  expect,
+  galata,
+  IJupyterLabPage,
+  IJupyterLabPageFixture,
+  test
+} from '@jupyterlab/galata';
+import type { APIRequestContext, WebSocket } from '@playwright/test';
 
 import * as path from 'path';
 
@@ -38,7 +44,7 @@ async function chooseInJupyterAi(request: APIRequestContext, model: string | nul
 const TOLD = "Jupyter AI's inline completer is on";
 
 /** The notifications shown so far that tell about both completers (Galata hides toasts). */
-async function told(page: Page): Promise<number> {
+async function told(page: IJupyterLabPageFixture): Promise<number> {
   const notifications: string[] = (
     await page.evaluate(() => (window as any).galata.getNotifications())
   ).map((n: any) => n.message);
@@ -46,7 +52,7 @@ async function told(page: Page): Promise<number> {
 }
 
 /** The requests each completer sent over its websocket, and Jupyter AI's replies. */
-function watchSockets(page: Page) {
+function watchSockets(page: IJupyterLabPageFixture) {
   const seen = { ours: 0, jupyterAi: 0, jupyterAiItems: 0 };
   page.on('websocket', (socket: WebSocket) => {
     const url = socket.url();
@@ -66,7 +72,7 @@ function watchSockets(page: Page) {
 }
 
 /** Type in the first cell of Untitled.ipynb (made first, or open since a reload). */
-async function typeAndSeeGhostText(page: Page): Promise<void> {
+async function typeAndSeeGhostText(page: IJupyterLabPageFixture): Promise<void> {
   const name = 'Untitled.ipynb';
   if (!(await page.notebook.isOpen(name))) {
     await page.notebook.createNew();
@@ -122,7 +128,8 @@ test.describe("our model chosen in Jupyter AI's settings", () => {
         await page.keyboard.press('Escape');
         await page.notebook.save(); // no "leave the page?" question at the reload
         // the notebook comes back, not the launcher that Galata's reload waits for
-        await page.reload({ waitForIsReady: false });
+        // Galata's reload (its fixture type names Playwright's, without this option)
+        await (page as IJupyterLabPage).reload({ waitForIsReady: false });
         await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
         await expect(status).toHaveAttribute('title', /chosen in Jupyter AI's settings/);
       }
