@@ -7,7 +7,7 @@
 import {
   expect,
   galata,
-  IJupyterLabPage,
+  JupyterLabPage,
   IJupyterLabPageFixture,
   test
 } from '@jupyterlab/galata';
@@ -129,7 +129,7 @@ test.describe("our model chosen in Jupyter AI's settings", () => {
         await page.notebook.save(); // no "leave the page?" question at the reload
         // the notebook comes back, not the launcher that Galata's reload waits for
         // Galata's reload (its fixture type names Playwright's, without this option)
-        await (page as IJupyterLabPage).reload({ waitForIsReady: false });
+        await (page as unknown as JupyterLabPage).reload({ waitForIsReady: false });
         await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
         await expect(status).toHaveAttribute('title', /chosen in Jupyter AI's settings/);
       }
