@@ -4,13 +4,7 @@
  * the model server gets one request per trigger, the ghost text shows once, and the choice
  * stays in force after a reload. Needs Jupyter AI 2 (the main pass of .ci/run).
  */
-import {
-  expect,
-  galata,
-  JupyterLabPage,
-  IJupyterLabPageFixture,
-  test
-} from '@jupyterlab/galata';
+import { expect, galata, IJupyterLabPageFixture, JupyterLabPage, test } from '@jupyterlab/galata';
 import type { APIRequestContext, WebSocket } from '@playwright/test';
 
 import * as path from 'path';
