@@ -14,7 +14,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..engine.errors import BadMessage, InlineError, MessageTooLarge, cut
-from .messages import Message, request_number
+from .messages import Message, first_problem, request_number
 from .service import CompletionService
 from .session import UNEXPECTED, CompletionSession
 
@@ -93,10 +93,8 @@ class CompletionsHandler(JupyterHandler, WebSocketHandler):
         try:
             parsed = Message.validate_json(message)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
             self.reply_error(
-                BadMessage(cut(f"Malformed message: {where}: {first['msg']}", 200)),
+                BadMessage(cut(f"Malformed message: {first_problem(error)}", 200)),
                 request_number(message),
             )
             return

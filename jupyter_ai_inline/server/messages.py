@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt, TypeAdapter
+from pydantic import BaseModel, Field, StrictInt, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from ..engine import CellText, CompletionRequest, KernelVariable
@@ -71,6 +71,12 @@ class WarmMessage(RequestMessage):
     """A cell gained focus: prepare the model server for a request at this cursor."""
 
     type: Literal["warm"]  # type: ignore[assignment]
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first thing pydantic found wrong, as `where: what`."""
+    first = error.errors()[0]
+    return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
 
 
 def request_number(message: str | bytes) -> int | None:

@@ -33,6 +33,7 @@ from .choice import (
     jupyter_ai_model_id,
     status_message,
 )
+from .messages import first_problem
 from .pipeline import Suggestion
 
 SETTINGS_KEY = "jupyter_ai_inline_service"
@@ -136,9 +137,7 @@ class CompletionService:
             config = self.config(chosen)
         except Exception as exc:
             if isinstance(exc, ValidationError):
-                first = exc.errors()[0]
-                where = ".".join(str(part) for part in first["loc"])
-                reason = f"{where}: {first['msg']}"
+                reason = first_problem(exc)
             else:
                 reason = cut(f"{type(exc).__name__}: {exc}", 200)
             name = jupyter_ai_model_id(web_settings) or "its model"

@@ -137,6 +137,7 @@ class CompletionSession:
         elif isinstance(message, CancelMessage):
             self.cancel(message.number)
         else:
+            # the model chosen once per message: its budget, then its completer
             max_cells = self.current_completer().budget.max_cells
             request = message.completion_request(max_cells)
             if isinstance(message, WarmMessage):
@@ -154,10 +155,10 @@ class CompletionSession:
         if number in self.inflight:
             self.reply_error(BadMessage(f"Request {number} is already running"), number)
             return
-        completer = self.current_completer()
-        assert self.chosen is not None
+        completer, config = self.completer, self.chosen  # chosen by `handle` just now
+        assert completer is not None and config is not None
         suggestion = self.service.suggestion(
-            completer, self.chosen, request, number, self.server_settings
+            completer, config, request, number, self.server_settings
         )
         task = asyncio.create_task(self.serve(suggestion))
         self.inflight[number] = (suggestion, task)
@@ -205,9 +206,9 @@ class CompletionSession:
 
     async def warm_up(self, number: int, request: CompletionRequest) -> None:
         started = time.perf_counter()
-        completer = self.current_completer()
-        assert self.chosen is not None
-        skipped = await self.service.warm(completer, self.chosen, request, self.server_settings)
+        completer, config = self.completer, self.chosen  # chosen by `handle`
+        assert completer is not None and config is not None
+        skipped = await self.service.warm(completer, config, request, self.server_settings)
         ms = None if skipped else round((time.perf_counter() - started) * 1000)
         self.send_warmed(number, skipped, ms)
 
