@@ -39,6 +39,7 @@ from jupyter_ai_inline.local import (  # noqa: E402
     LocalLlamaServer,
     ManagedModel,  # noqa: E402
     ModelFileError,
+    catalog,
     cpu,
     supervisor,
 )
@@ -124,6 +125,29 @@ async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
     assert await backend.detect_mode() == "completion"  # /infill answered 501
     tokens, finals = await collect(prov, request(prefix="# print the numbers 1 to 3\n"))
     assert finals[tokens[0]].strip(), "gemma produced no text"
+
+
+@pytest.mark.parametrize("name", ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
+async def test_a_code_model_chosen_by_name_fills_in_the_middle(name: str, tmp_path: Path) -> None:
+    """The optional code models (the `coder-small` and `coder` extras) run under the
+    supervisor by name, are served through `/infill`, and complete code sensibly."""
+    model = catalog.named(name)
+    if not model.installed:
+        pytest.skip(f"needs the {model.extra} extra")
+    cache = Path(os.environ.get("JAI_INLINE_MODEL_CACHE", tmp_path))
+    server = LocalLlamaServer(
+        model=name, cache_dir=cache, ctx_size=2048, threads=2, startup_timeout=120
+    )
+    try:
+        await server.start()
+        assert server.model_name == model.file_name
+        prov = provider(server, max_tokens=8)
+        tokens, finals = await collect(prov, request(prefix="def add(a, b):\n    return "))
+        assert prov.completer.backend.mode == "infill"
+        assert finals[tokens[0]].replace(" ", "") == "a+b", finals
+    finally:
+        await aclose_clients()
+        await server.stop()
 
 
 @contextlib.asynccontextmanager

@@ -5,7 +5,7 @@
 `GET /health` to answer 200, forwards every line the server prints to a Python logger,
 restarts it with exponential backoff if it dies, and stops it cleanly (SIGTERM, then SIGKILL
 after a timeout). Nothing here blocks the event loop: the process is an asyncio subprocess,
-hashing and assembling the default model (`model_file`) and reading /proc/cpuinfo run in a
+hashing and assembling a model (`catalog`) and reading /proc/cpuinfo run in a
 worker thread.
 
 On a CPU with AMX it passes `--no-repack` (`cpu`); a server killed by a signal while it loads
@@ -36,8 +36,8 @@ import httpx
 
 from ..engine.changes import Changes
 from ..engine.errors import LocalModelUnavailable
-from . import cpu
-from .model_file import DEFAULT_MODEL_NAME, check_model_file, default_model_path
+from . import catalog, cpu, ladder
+from .model_file import ModelFileError, check_model_file
 from .process import die_with_parent, free_port, port_is_free, redacted, server_binary
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class LocalLlamaServer:
         self,
         model_path: str | Path | None = None,
         *,
+        model: str = "auto",
         ctx_size: int = 4096,
         parallel: int = 1,
         host: str = "127.0.0.1",
@@ -104,6 +105,8 @@ class LocalLlamaServer:
         if owned := OWN_ARGS.intersection(arg.split("=")[0] for arg in extra_args):
             raise ValueError(f"extra arguments may not set {', '.join(sorted(owned))}")
         self.model_path = Path(model_path).expanduser() if model_path else None
+        self.model = model
+        """Without a `model_path`: a `catalog` model's name, or `auto` (`ladder`)."""
         self.ctx_size = ctx_size
         self.parallel = parallel
         self.host = host
@@ -164,8 +167,10 @@ class LocalLlamaServer:
 
     @property
     def model_name(self) -> str:
-        """The model file's name (the default model's before it is assembled)."""
-        return self.model_path.name if self.model_path else DEFAULT_MODEL_NAME
+        """The model file's name (the default model's before one is chosen)."""
+        if self.model_path:
+            return self.model_path.name
+        return catalog.CATALOG.get(self.model, catalog.DEFAULT).file_name
 
     @property
     def status_line(self) -> str:
@@ -186,16 +191,18 @@ class LocalLlamaServer:
         self.error = None
         self.state = "starting"
         try:
-            if self.model_path is None:
-                self.model_path = await asyncio.to_thread(default_model_path, self.cache_dir)
-            await asyncio.to_thread(check_model_file, self.model_path)
             await self._check_cpu()
-            await self._launch()
+            if self.model_path is None:
+                await self._launch_from_catalog()
+            else:
+                await asyncio.to_thread(check_model_file, self.model_path)
+                await self._launch()
         except BaseException as exc:
             self.error = str(exc) if isinstance(exc, LocalModelUnavailable) else repr(exc)
             self.state = "failed"
             await self._terminate()
             raise
+        self.state = "ready"
         self._watcher = asyncio.create_task(self._watch(), name="llama-server watcher")
 
     async def stop(self) -> None:
@@ -261,6 +268,46 @@ class LocalLlamaServer:
             cmd.append(cpu.NO_REPACK)
         return cmd + self.extra_args
 
+    async def _launch_from_catalog(self) -> None:
+        """Start the named model, or (`auto`) the largest installed one that this machine
+        runs fast enough (`ladder`): each is measured once, on its first start, and the
+        speed remembered; a model that fails to assemble or start gives way to the next."""
+        if self.model == "auto":
+            models = catalog.installed() or [catalog.DEFAULT]
+        else:
+            models = [catalog.named(self.model)]
+        speeds = ladder.Speeds(self.cache_dir)
+        for model in models:
+            last = model is models[-1]
+            key = await asyncio.to_thread(speeds.key, model, self.threads, self.extra_args)
+            speed = await asyncio.to_thread(speeds.get, key)
+            if not last and speed is not None and not ladder.fits(speed):
+                continue  # measured before: too slow here
+            try:
+                self.model_path = await asyncio.to_thread(model.path, self.cache_dir)
+                await self._launch()
+                if last or speed is not None:
+                    return
+                speed = await ladder.prompt_speed(self.base_url, self.ctx_size // self.parallel)
+            except (ModelFileError, LocalModelUnavailable, httpx.HTTPError) as exc:
+                if last:
+                    raise
+                self.log.warning("%s cannot run, taking a smaller model: %s", model.title, exc)
+                await self._terminate()
+                continue
+            await asyncio.to_thread(speeds.put, key, speed)
+            if ladder.fits(speed):
+                self.log.info("%s: prompts at %.0f tokens/s here", model.title, speed)
+                return
+            self.log.info(
+                "%s evaluates prompts at %.0f tokens/s here (a cold prompt of %d tokens would "
+                "take %.1f s, more than %g s): taking a smaller model. "
+                "c.JupyterAIInline.local_model = %r chooses it anyway.",
+                model.title, speed, ladder.PROMPT_TOKENS, ladder.PROMPT_TOKENS / speed,
+                ladder.PROMPT_SECONDS, model.name,
+            )  # fmt: skip
+            await self._terminate()
+
     async def _launch(self) -> None:
         """Spawn llama-server and wait until it is healthy. Once more at once if it ended in a
         way we can help: killed by a signal while starting (SIGILL in the CPU kernels that
@@ -310,7 +357,6 @@ class LocalLlamaServer:
             raise LocalModelUnavailable(f"Cannot start llama-server {cmd[0]}: {reason}") from None
         self._reader = asyncio.create_task(self._forward(self.process), name="llama-server log")
         await self._wait_healthy(self.process)
-        self.state = "ready"
         self.log.info("llama-server ready at %s (pid %s)", self.base_url, self.process.pid)
 
     async def _forward(self, process: asyncio.subprocess.Process) -> None:
@@ -418,6 +464,7 @@ class LocalLlamaServer:
                     continue
                 self.restarts += 1
                 self.error = None
+                self.state = "ready"
                 break
 
     def _give_up(self, error: str) -> None:

@@ -101,10 +101,16 @@ class JupyterAIInline(ExtensionApp):
         help="Start and supervise a local llama-server (the `local` extra). `auto`: when the "
         "extra is installed and neither `base_url` nor another `backend` is configured.",
     )  # fmt: skip
+    local_model = Unicode(
+        "auto", config=True,
+        help="The local server's model by name: gemma-3-270m (the `local` extra), "
+        "qwen2.5-coder-0.5b (`coder-small`), qwen2.5-coder-1.5b (`coder`), or auto: the "
+        "largest installed one that evaluates a cold prompt in time on this machine "
+        "(measured on its first start). Assembled into ~/.cache/jupyter-ai-inline/models.",
+    )  # fmt: skip
     local_model_path = Unicode(
         "", config=True,
-        help="GGUF model file of the local server (empty: the small default model, "
-        "assembled into ~/.cache/jupyter-ai-inline/models on first use).",
+        help="A GGUF model file for the local server instead of `local_model`.",
     )  # fmt: skip
     local_ctx_size = Int(8192, config=True, help="Context size of the local server, in tokens.")
     local_parallel = Int(2, config=True, help="Slots of the local server (suggestions at once).")
@@ -180,6 +186,7 @@ class JupyterAIInline(ExtensionApp):
         try:
             server = LocalLlamaServer(
                 self.local_model_path or None,
+                model=self.local_model,
                 ctx_size=self.local_ctx_size,
                 parallel=self.local_parallel,
                 threads=self.local_threads or None,

