@@ -75,7 +75,12 @@ can take longer than the server's first-text deadline of 5 s on 2 cores (why
 `first_text_timeout` defaults to 15 s), so our servers here get 60 s
 (`--first-text-timeout`): the quality is the model's, not the CPU's; the table counts the
 first texts later than 5 s. `--above-chars` and `--below-chars` set our servers' budget of
-other cells (the tab follows the status, as the browser does).
+other cells (the tab follows the status, as the browser does). `--layouts cells,file` runs
+each of our arms on one server per `prompt_layout` (the arms named `cells:file`, ...):
+`cells`, the other cells as they are (llama.cpp's `/infill`: the cells above as separate
+`input_extra` files); `file`, the notebook as one Python file with `# %%` cell markers (a
+model with FIM tokens: its family's FIM prompt on `/completion`). Our servers are told the
+model file's name as their `model` (as the managed model names itself): its FIM family.
 
 Scores of the suggestion's first line (the text inserted at the cursor, trailing whitespace
 stripped) against the target: exact match and edit similarity (1 - Levenshtein distance /
@@ -108,6 +113,7 @@ import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +135,7 @@ SLOTS = 2  # c.JupyterAIInline.local_parallel's default
 MIME = "text/x-ipython"  # a notebook cell's editor
 LANGUAGE = "python"  # languageOf(mime) in src/editor.ts
 REQUEST_TIMEOUT = 120.0  # s, one request read to its end (then counted as an error)
+ERASE_TIMEOUT = 60.0  # s, erasing the slots (it waits for a running batch: long on busy cores)
 JUPYTER_AI_MAX_CHARS = 10_000  # Jupyter AI's frontend: maxPrefix (also used for the suffix)
 DEFAULT_TIMEOUT = 5.0  # s, c.JupyterAIInline.first_text_timeout's default
 FIRST_TEXT_TIMEOUT = 60.0  # s, ours here: a cold prompt of 6000 characters may take longer
@@ -152,6 +159,7 @@ QUICK_ARMS = {
 }
 
 KINDS = ("code", "markdown", "raw")
+LAYOUTS = ["cells", "file", "auto"]  # c.JupyterAIInline.prompt_layout
 
 Budget = dict[str, Any]
 """The `context_budget` of the server's status (`above_chars`, `below_chars`, `max_cells`,
@@ -552,6 +560,18 @@ class Summary:
     multi_line: float = 0.0  # the share of suggestions with more than one line
 
 
+def arm_name(arm: str, layout: str | None) -> str:
+    """An arm's name in the tables: with its server's prompt layout, when one was chosen
+    (`cells:file`)."""
+    return arm if layout is None else f"{arm}:{layout}"
+
+
+def arm_label(name: str) -> str:
+    """What an arm (`arm_name`) is."""
+    arm, _, layout = name.partition(":")
+    return f"{ARMS[arm]}, {layout} layout" if layout else ARMS[arm]
+
+
 def summarise(arm: str, records: Sequence[Record]) -> Summary:
     count = len(records)
     firsts = [r.first_text_s * 1000 for r in records if r.first_text_s is not None]
@@ -560,7 +580,7 @@ def summarise(arm: str, records: Sequence[Record]) -> Summary:
     keyed = [r for r in records if r.key]
     return Summary(
         arm=arm,
-        label=ARMS[arm],
+        label=arm_label(arm),
         tasks=count,
         exact_match=sum(r.exact for r in records) / count,
         key_match=(
@@ -644,7 +664,7 @@ async def our_tab(
 async def measure(arm: Arm, task: Task, url: str, warm: bool) -> tuple[Outcome, int]:
     """One task of one arm, cold (both slots erased first): its outcome and the prompt
     tokens the measured request made llama-server evaluate."""
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=ERASE_TIMEOUT) as client:
         await harness.erase_slots(client, url, SLOTS)
     if warm and task.prefix:
         await asyncio.wait_for(arm(task, task.prefix[:-1]), REQUEST_TIMEOUT)
@@ -683,41 +703,54 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             harness.llama_server(model, "quality", extra, ctx_size=CTX_SIZE, parallel=SLOTS) as url,
             contextlib.AsyncExitStack() as stack,
         ):
-            settings: dict[str, Any] = {"first_text_timeout": args.first_text_timeout}
+            settings: dict[str, Any] = {
+                "first_text_timeout": args.first_text_timeout,
+                "model": model.name,  # as the managed model names itself (its FIM family)
+            }
             if args.above_chars is not None:
                 settings["context_above_chars"] = args.above_chars
             if args.below_chars is not None:
                 settings["context_below_chars"] = args.below_chars
             runners: dict[str, Arm] = {}
-            if {"cells", "current", "kernel"} & set(arms):
-                tab = await stack.enter_async_context(
-                    our_tab(url, workdir / "jupyter", settings, max_tokens)
-                )
-                runners["cells"] = our_arm(tab, notebooks)
-                runners["current"] = our_arm(tab, None)
-                runners["kernel"] = our_arm(tab, notebooks, variables)
-            if "outputs" in arms:
-                with_outputs = {**settings, "include_outputs": True}
-                tab = await stack.enter_async_context(
-                    our_tab(url, workdir / "jupyter-outputs", with_outputs, max_tokens)
-                )
-                assert tab.budget["include_outputs"], "the server does not include outputs"
-                runners["outputs"] = our_arm(tab, notebooks)
+            for layout in args.layouts or [None]:
+                ours = settings if layout is None else {**settings, "prompt_layout": layout}
+                name = partial(arm_name, layout=layout)
+                if {"cells", "current", "kernel"} & set(arms):
+                    tab = await stack.enter_async_context(
+                        our_tab(url, workdir / f"jupyter-{layout}", ours, max_tokens)
+                    )
+                    runners[name("cells")] = our_arm(tab, notebooks)
+                    runners[name("current")] = our_arm(tab, None)
+                    runners[name("kernel")] = our_arm(tab, notebooks, variables)
+                if "outputs" in arms:
+                    with_outputs = {**ours, "include_outputs": True}
+                    tab = await stack.enter_async_context(
+                        our_tab(
+                            url, workdir / f"jupyter-outputs-{layout}", with_outputs, max_tokens
+                        )
+                    )
+                    assert tab.budget["include_outputs"], "the server does not include outputs"
+                    runners[name("outputs")] = our_arm(tab, notebooks)
             if "jupyter-ai" in arms:
                 runners["jupyter-ai"] = jupyter_ai_arm(url, max_tokens)
-            records: dict[str, list[Record]] = {arm: [] for arm in arms}
+            names = [
+                arm_name(arm, layout)
+                for arm in arms
+                for layout in (args.layouts if args.layouts and arm != "jupyter-ai" else [None])
+            ]
+            records: dict[str, list[Record]] = {name: [] for name in names}
             for i, task in enumerate(tasks):
-                turn = i % len(arms)  # each arm goes first in turn
-                for arm in arms[turn:] + arms[:turn]:
+                turn = i % len(names)  # each arm goes first in turn
+                for arm in names[turn:] + names[:turn]:
                     outcome, tokens = await measure(runners[arm], task, url, args.warm)
                     records[arm].append(record(task, arm, outcome, tokens, args.tasks))
                 if args.progress:
-                    done = ", ".join(f"{arm} {sum(r.exact for r in records[arm])}" for arm in arms)
+                    done = ", ".join(f"{arm} {sum(r.exact for r in records[arm])}" for arm in names)
                     print(f"{i + 1}/{len(tasks)} exact: {done}", file=sys.stderr)
-    summaries = [summarise(arm, records[arm]) for arm in arms]
+    summaries = [summarise(arm, records[arm]) for arm in names]
     by_line_above = [
         asdict(summarise(arm, subset)) | {"after": after}
-        for arm in arms
+        for arm in names
         for after in ("comment", "blank")
         if args.tasks == "empty-line" and (subset := [r for r in records[arm] if r.after == after])
     ]
@@ -730,7 +763,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "by_line_above": by_line_above,
         "multi_line_targets": sum("\n" in task.target for task in tasks),
         "kernel_summaries": [asdict(s) for s in (variables or {}).values()],
-        "records": [asdict(r) for arm in arms for r in records[arm]],
+        "layouts": args.layouts,
+        "records": [asdict(r) for arm in names for r in records[arm]],
     }
 
 
@@ -833,6 +867,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--first-text-timeout", type=float, default=FIRST_TEXT_TIMEOUT, help="server default: 15")
     add("--above-chars", type=int, help="context_above_chars (server default: 6000)")
     add("--below-chars", type=int, help="context_below_chars (server default: 2000)")
+    add(
+        "--layout", "--layouts", dest="layouts", type=harness.names_list(LAYOUTS),
+        help="prompt_layout of our servers, one server each: some of cells,file,auto "
+        "(default: the server's default)",
+    )  # fmt: skip
     add("--progress", action="store_true", help="a line per task on stderr")
     add("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = harness.parse_args(

@@ -10,7 +10,7 @@ from .backends import BACKENDS
 from .completer import InlineCompleter
 from .fim import AUTO, check_setting
 from .limits import GenerationLimit
-from .models import BackendSettings, ContextBudget, GenerationSettings
+from .models import BackendSettings, ContextBudget, GenerationSettings, LayoutSetting
 
 BackendName = Literal["ollama", "llamacpp", "openai"]
 
@@ -34,6 +34,8 @@ class RequestSizes(BaseModel):
     fim_template: str = AUTO
     """`auto` (the family from the model id), `none`, or a family of `engine.fim.TEMPLATES`:
     the raw FIM prompt for servers that take no `suffix`."""
+    prompt_layout: LayoutSetting = "auto"
+    """How the prompt lays out the other cells: `cells`, `file` or `auto` (`FimPrompt`)."""
 
     @field_validator("fim_template", mode="before")
     @classmethod
@@ -82,6 +84,7 @@ class ModelConfig(RequestSizes):
                 first_text_timeout=self.first_text_timeout,
                 stall_timeout=self.stall_timeout,
                 fim_template=self.fim_template,
+                prompt_layout=self.prompt_layout,
             )
         )
         return InlineCompleter(

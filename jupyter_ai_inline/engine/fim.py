@@ -37,10 +37,12 @@ tokenizer was loaded here except the test model's):
   `[PREFIX]…[SUFFIX]…[MIDDLE]` instead, so the configured family can be wrong for some
   Codestral builds.
 
-The other cells: Qwen gets them as files of a repository (`<|repo_name|>`, `<|file_sep|>`),
-the others in document order around the current cell (`FimPrompt.full_prefix`, cells
-above before the prefix; `full_suffix`, cells below after the suffix). Both are the
-already budgeted `above` / `below` of the prompt.
+The other cells: in the `cells` layout Qwen gets them as files of a repository
+(`<|repo_name|>`, `<|file_sep|>`), the others in document order around the current cell
+(`FimPrompt.full_prefix`, cells above before the prefix; `full_suffix`, cells below after
+the suffix); in the `file` layout every family gets the notebook as one file around the
+cursor (`full_prefix`, `full_suffix` with their cell markers). Both are the already
+budgeted `above` / `below` of the prompt.
 """
 
 from __future__ import annotations
@@ -74,9 +76,9 @@ class FimTemplate:
 
 
 def _qwen(prompt: FimPrompt) -> str:
+    if prompt.layout == "file" or not (prompt.above or prompt.below):
+        return f"<|fim_prefix|>{prompt.full_prefix}<|fim_suffix|>{prompt.full_suffix}<|fim_middle|>"
     fim = f"<|fim_prefix|>{prompt.cell_prefix}<|fim_suffix|>{prompt.suffix}<|fim_middle|>"
-    if not prompt.above and not prompt.below:
-        return fim
     name = prompt.filename or "notebook"
     stem = name.rsplit("/", 1)[-1]
     files = [f"<|repo_name|>{name.rsplit('/', 1)[0] if '/' in name else 'notebook'}\n"]

@@ -10,6 +10,12 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from .errors import InlineError
 
 CellKind = Literal["code", "markdown", "raw"]
+Layout = Literal["cells", "file"]
+"""How a prompt lays out the other cells (`FimPrompt.layout`)."""
+LayoutSetting = Literal["auto", "cells", "file"]
+"""The `prompt_layout` setting: a layout, or `auto` (by the model's kind: `AUTO_LAYOUT`)."""
+AUTO_LAYOUT: dict[str, Layout] = {"fim": "cells", "completion": "cells"}
+"""The layout of `auto` for a model with fill-in-the-middle tokens and for one without."""
 
 LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}
 
@@ -79,6 +85,8 @@ class BackendSettings(BaseModel):
     """A streamed answer larger than this is broken off as a bad response."""
     fim_template: str = "auto"
     """The FIM prompt family for servers that take no `suffix` (see `engine.fim`)."""
+    prompt_layout: LayoutSetting = "auto"
+    """How the prompt lays out the other cells (`FimPrompt.layout`)."""
 
 
 class GenerationSettings(BaseModel):
@@ -122,6 +130,13 @@ class FimPrompt:
 
     `above` and `below` are the rendered other cells, in document order; `variables` the
     rendered kernel variables, which go right before the current cell.
+
+    `layout` says how the other cells join the current one. `cells`: as they are, a blank
+    line between them (llama.cpp's `/infill` gets the cells above as files of `input_extra`,
+    Qwen's template as files of a repository: see the backends). `file`: the notebook as
+    one Python file in the percent format, each cell after its marker line (`# %%`, or
+    `# %% [markdown]` before prose: `above_marks`, `below_marks`, `cell_mark`), the cells
+    above in the prefix and those below in the suffix.
     """
 
     prefix: str
@@ -131,6 +146,13 @@ class FimPrompt:
     below: tuple[str, ...] = ()
     filename: str = ""
     variables: str = ""
+    layout: Layout = "cells"
+    above_marks: tuple[str, ...] = ()
+    below_marks: tuple[str, ...] = ()
+    """The file layout's marker line of each cell of `above` / `below` (`cell_mark` where
+    none is given)."""
+    cell_mark: str = "# %%"
+    """The marker line of a code cell, the current one's too."""
 
     @property
     def cell_prefix(self) -> str:
@@ -139,15 +161,26 @@ class FimPrompt:
         model server's cached prompt of the cells above valid."""
         return f"{self.variables}\n\n{self.prefix}" if self.variables else self.prefix
 
+    def laid_out(self, cells: tuple[str, ...], marks: tuple[str, ...]) -> tuple[str, ...]:
+        """Other cells as the layout writes them: after their marker lines in a file."""
+        if self.layout == "cells":
+            return cells
+        marks = marks[: len(cells)] + (self.cell_mark,) * (len(cells) - len(marks))
+        return tuple(f"{mark}\n{cell}" for mark, cell in zip(marks, cells, strict=True))
+
     @property
     def full_prefix(self) -> str:
-        """The cells above, the kernel's variables and the text before the cursor."""
-        return "".join(f"{cell}\n\n" for cell in self.above) + self.cell_prefix
+        """The cells above, the kernel's variables and the text before the cursor; in a
+        file the current cell's marker line before the variables (when cells are above)."""
+        above = self.laid_out(self.above, self.above_marks)
+        mark = f"{self.cell_mark}\n" if self.layout == "file" and above else ""
+        return "".join(f"{cell}\n\n" for cell in above) + mark + self.cell_prefix
 
     @property
     def full_suffix(self) -> str:
         """The text after the cursor and the cells below."""
-        return self.suffix + "".join(f"\n\n{cell}" for cell in self.below)
+        below = self.laid_out(self.below, self.below_marks)
+        return self.suffix + "".join(f"\n\n{cell}" for cell in below)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 
-from .models import CellText, CompletionRequest, ContextBudget, FimPrompt, KernelVariable
+from .models import CellKind, CellText, CompletionRequest, ContextBudget, FimPrompt, KernelVariable
 
 LINE_COMMENTS = {
     "python": "#", "r": "#", "julia": "#", "ruby": "#", "bash": "#", "sh": "#", "perl": "#",
@@ -114,19 +114,28 @@ def written(cell: CellText, language: str, budget: ContextBudget) -> CellText:
     return replace(cell, source=source, outputs="")
 
 
-def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+def chosen_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> list[CellText]:
     """The cells above (all of them, nearest first) that go in, written, in document order:
     `pick_above`, anchored on the notebook's text (where the browser anchors the cells it
     sends), a cut cell cut as written."""
     chosen = pick_above(list(cells), budget, partial(written, language=language, budget=budget))
-    return tuple(cell.source for cell in reversed(chosen))
+    return chosen[::-1]
 
 
-def take_below(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+def chosen_below(cells: Iterable[CellText], language: str, budget: ContextBudget) -> list[CellText]:
     """The cells below that go in, written, nearest first (document order): `pick_below` of
     the cells as written, so what each costs is what it adds to the prompt. Read lazily."""
-    chosen = pick_below((written(cell, language, budget) for cell in cells), budget)
-    return tuple(cell.source for cell in chosen)
+    return list(pick_below((written(cell, language, budget) for cell in cells), budget))
+
+
+def take_above(cells: Iterable[CellText], language: str, budget: ContextBudget) -> tuple[str, ...]:
+    """The sources of `chosen_above`."""
+    return tuple(cell.source for cell in chosen_above(cells, language, budget))
+
+
+def cell_mark(kind: CellKind, language: str) -> str:
+    """A cell's marker line in the percent format: `# %%`, `# %% [markdown]`, `# %% [raw]`."""
+    return comment("%%" if kind == "code" else f"%% [{kind}]", language)
 
 
 NAME = re.compile(r"[^\W\d]\w*")
@@ -163,13 +172,18 @@ def build_prompt(
     """The FIM prompt for a request; `above`/`below` are the other cells, nearest first
     (`above` all of them: see `take_above`; `below` is read lazily)."""
     language = request.language or "python"
-    cell = request.prefix + request.suffix
+    current = request.prefix + request.suffix
+    above_cells = chosen_above(above, language, budget)
+    below_cells = chosen_below(below, language, budget)
     return FimPrompt(
         prefix=request.prefix[-budget.prefix_chars :],
         suffix=request.suffix[: budget.suffix_chars],
         language=language,
-        above=take_above(above, language, budget),
-        below=take_below(below, language, budget),
+        above=tuple(cell.source for cell in above_cells),
+        below=tuple(cell.source for cell in below_cells),
         filename=(request.path or "").rsplit("/", 1)[-1],
-        variables=take_variables(request.variables, cell, language, budget.variables_chars),
+        variables=take_variables(request.variables, current, language, budget.variables_chars),
+        above_marks=tuple(cell_mark(cell.kind, language) for cell in above_cells),
+        below_marks=tuple(cell_mark(cell.kind, language) for cell in below_cells),
+        cell_mark=cell_mark("code", language),
     )

@@ -61,6 +61,13 @@ class JupyterAIInline(ExtensionApp):
         help="FIM prompt family for servers that take no `suffix`: auto (from the model id), "
         "none, qwen, deepseek, starcoder, codellama, codegemma or codestral.",
     )
+    prompt_layout = Enum(
+        ["auto", "cells", "file"], default_value="auto", config=True,
+        help="How the prompt lays out the other cells: cells (as they are, a blank line "
+        "between them; llama.cpp's /infill gets the cells above as separate files), file (the "
+        "notebook as one Python file with `# %%` cell markers, the cells below after the "
+        "cursor), or auto: as measured best for the model's kind (docs/benchmarks.md).",
+    )  # fmt: skip
     include_outputs = Bool(False, config=True, help="Add short text outputs of cells above.")
     use_jupyter_ai_model = Bool(
         True, config=True,

@@ -84,11 +84,12 @@ class CompletionService:
 
     def config(self, fields: dict[str, Any]) -> ModelConfig:
         """A model configuration from chosen fields: the local model's URL and name where it
-        serves them, the administrator's deadlines and FIM template unless the fields set
-        their own; the administrator's budget of kernel variables always."""
+        serves them, the administrator's deadlines, FIM template and prompt layout unless the
+        fields set their own; the administrator's budget of kernel variables always."""
         admin = {
             **self.admin.deadlines(),
             "fim_template": self.admin.fim_template,
+            "prompt_layout": self.admin.prompt_layout,
             "context_variables_chars": self.admin.context_variables_chars,
         }
         fields = {**admin, "base_url": None, **fields}

@@ -9,6 +9,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
@@ -27,7 +28,7 @@ from ..errors import (
     server_text,
 )
 from ..http import get_client
-from ..models import BackendSettings, FimPrompt, Sampling
+from ..models import AUTO_LAYOUT, BackendSettings, FimPrompt, Sampling
 
 MAX_ERROR_BODY = 4096
 MAX_CHARS_PER_TOKEN = 64
@@ -52,6 +53,14 @@ class Backend(ABC):
         self._client = client
         """A client of the caller's (e.g. with `httpx.MockTransport` in tests); by default
         the pooled one for this base URL."""
+
+    def laid_out(self, prompt: FimPrompt, fim: bool = True) -> FimPrompt:
+        """The prompt in the layout of the `prompt_layout` setting; `auto`: `AUTO_LAYOUT`'s
+        for a model filling in the middle (`fim`) or one continuing the prefix."""
+        layout = self.settings.prompt_layout
+        if layout == "auto":
+            layout = AUTO_LAYOUT["fim" if fim else "completion"]
+        return replace(prompt, layout=layout)
 
     @abstractmethod
     def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:

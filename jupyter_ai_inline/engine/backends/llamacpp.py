@@ -10,6 +10,13 @@ a `LlamaModes`. A server may be restarted at the same URL with another model, so
 relearned: a 501 from `/infill` where it worked before sends that same request to `/completion`;
 in completion mode a request tries `/infill` again once the mode is `RECHECK_SECONDS` old, or
 after a request failed (the server could not be reached, was loading a model, ...).
+
+The file layout (`FimPrompt.layout`) of a model with FIM tokens goes to `/completion` as the
+model family's own FIM prompt (`engine.fim`), where the family is known: `/infill` keeps
+only the last 3/4 of a batch of `input_prefix` and 1/4 of `input_suffix` (192 and 62 tokens
+with the managed server's batch of 256, `format_prompt_infill` of llama-server), so a file
+there would lose the cells above, and its cut would move at every keystroke. Without a known
+family the file goes to `/infill` as `input_prefix` / `input_suffix`, no `input_extra`.
 """
 
 from __future__ import annotations
@@ -22,16 +29,21 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from functools import partial
+from pathlib import PurePath
 from typing import Any, Literal
 
 import httpx
 from httpx_sse import EventSource
 
 from ..errors import InlineError, Unsupported, without_userinfo
+from ..fim import FimTemplate, merge_stops, template_for
 from ..models import BackendSettings, FimPrompt, Sampling
 from .base import Backend
 
 Mode = Literal["infill", "completion"]
+Route = Literal["/infill", "/completion", "fim"]
+"""Where a request goes: `fim` is `/completion` with the family's FIM prompt (the file layout
+of a model with FIM tokens)."""
 
 BLOCK_END = "\n\n"
 MAX_PREDICT_MS = 4000
@@ -219,6 +231,14 @@ class LlamaCppBackend(Backend):
         return fields
 
     def infill_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
+        """The cells above as files of `input_extra`, or the whole file in prefix and suffix."""
+        prompt = self.laid_out(prompt, fim=True)
+        if prompt.layout == "file":
+            return {
+                "input_prefix": prompt.full_prefix,
+                "input_suffix": prompt.full_suffix,
+                **self.sampling_fields(sampling),
+            }
         return {
             "input_prefix": prompt.cell_prefix,
             "input_suffix": prompt.full_suffix,
@@ -234,12 +254,34 @@ class LlamaCppBackend(Backend):
         stops at the first blank line (the block's end) instead of writing further cells."""
         fields = self.sampling_fields(sampling)
         fields["stop"] = [*fields.get("stop", ()), BLOCK_END]
-        return {"prompt": prompt.full_prefix, **fields}
+        return {"prompt": self.laid_out(prompt, fim=False).full_prefix, **fields}
 
-    def payload(self, path: str, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
-        """The body for `/infill` or `/completion`."""
-        if path == "/infill":
+    def served_model(self) -> str:
+        """The served model's file name once `GET /props` told it, else the `model` setting."""
+        path = (self._props or {}).get("model_path")
+        return PurePath(path).name if isinstance(path, str) and path else self.settings.model
+
+    def file_template(self, prompt: FimPrompt) -> FimTemplate | None:
+        """The family's FIM template when the prompt goes as a file (see the module)."""
+        if self.laid_out(prompt, fim=True).layout != "file":
+            return None
+        return template_for(self.settings.fim_template, self.served_model())
+
+    def fim_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any] | None:
+        """The file as the family's FIM prompt for `/completion`, None without a family."""
+        template = self.file_template(prompt)
+        if template is None:
+            return None
+        fields = self.sampling_fields(sampling)
+        fields["stop"] = merge_stops(template.stop, sampling.stop, None)
+        return {"prompt": template.render(self.laid_out(prompt, fim=True)), **fields}
+
+    def payload(self, route: Route, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any] | None:
+        """The body for `/infill`, `/completion` or `fim` (None: no FIM prompt of a family)."""
+        if route == "/infill":
             return self.infill_payload(prompt, sampling)
+        if route == "fim":
+            return self.fim_payload(prompt, sampling)
         return self.completion_payload(prompt, sampling)
 
     can_warm = True
@@ -251,8 +293,9 @@ class LlamaCppBackend(Backend):
         warm-up frees its slot within one batch."""
         sampling = Sampling(max_tokens=1, temperature=0.0)
 
-        def payload(path: str) -> dict[str, Any]:
-            return {**self.payload(path, prompt, sampling), "n_predict": 0, "return_progress": True}
+        def payload(route: Route) -> dict[str, Any] | None:
+            body = self.payload(route, prompt, sampling)
+            return body and {**body, "n_predict": 0, "return_progress": True}
 
         async with (
             aclosing(self._fim(payload)) as events,
@@ -264,11 +307,18 @@ class LlamaCppBackend(Backend):
     def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
         return self._fim(partial(self.payload, prompt=prompt, sampling=sampling))
 
-    async def _fim(self, payload: Callable[[str], dict[str, Any]]) -> AsyncIterator[str]:
+    async def _fim(self, payload: Callable[[Route], dict[str, Any] | None]) -> AsyncIterator[str]:
         """The text of `/infill`, or of `/completion` for a model without FIM tokens, as
-        the mode says; the mode is relearned from the answers (see the module)."""
+        the mode says (or of the family's FIM prompt, `fim`, for a file and a model known to
+        have FIM tokens); the mode is relearned from the answers (see the module)."""
         url, modes = self.base_url, self.modes
         try:
+            fim = payload("fim") if modes.get(url) == "infill" else None
+            if fim is not None:
+                async with aclosing(self._sse("/completion", fim)) as events:
+                    async for text in events:
+                        yield text
+                return
             if modes.get(url) != "completion" or modes.recheck_due(url):
                 try:
                     answered = False

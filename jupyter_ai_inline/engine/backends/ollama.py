@@ -93,6 +93,7 @@ class OllamaBackend(Backend):
         return template
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        prompt = self.laid_out(prompt)  # a model filling in the middle, or close to one
         payload = self.payload(prompt, sampling, await self.fim_template(prompt))
         async with (
             self.post_stream("/api/generate", payload) as response,

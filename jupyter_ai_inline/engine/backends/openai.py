@@ -102,6 +102,7 @@ class OpenAIBackend(Backend):
         }
 
     async def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:
+        prompt = self.laid_out(prompt)  # `suffix` or the family's FIM prompt (chat: either)
         server = (self.base_url, self.settings.model)
         template = template_for(self.settings.fim_template, self.settings.model)
         raw = template is not None and server in _raw_fim
