@@ -131,6 +131,7 @@ def two_models(
     install_parts(site, "big-part", tiny, 2)
     models = (model_of(tiny, "little", 100), model_of(tiny, "big", 1000))
     monkeypatch.setattr(catalog, "CATALOG", {m.name: m for m in models})
+    monkeypatch.setattr(ladder, "busy", lambda: False)
     return models
 
 
@@ -175,6 +176,17 @@ async def test_auto_steps_down_from_a_model_too_slow_and_remembers(
     assert "local_model = 'big' chooses it anyway" in caplog.text
     assert await start(tmp_path) == ("little.gguf", ["little.gguf"])  # big is not tried again
     assert await start(tmp_path, "big") == ("big.gguf", ["big.gguf"])  # by name: as told
+
+
+@pytest.mark.asyncio
+async def test_a_speed_measured_on_a_busy_machine_is_not_remembered(
+    two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ladder, "busy", lambda: True)
+    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 10**9)
+    assert await start(tmp_path) == ("little.gguf", ["big.gguf", "little.gguf"])
+    assert ladder.Speeds(tmp_path / "cache").read() == {}
+    assert await start(tmp_path) == ("little.gguf", ["big.gguf", "little.gguf"])  # again
 
 
 @pytest.mark.asyncio

@@ -2,8 +2,9 @@
 the largest whose cold prompt this machine evaluates within a time budget.
 
 The first start with a model measures how fast its `llama-server` evaluates a prompt (two
-short requests) and remembers it in the cache directory, per model, CPU and server arguments;
-later starts read it. The smallest installed model is always taken, unmeasured.
+short requests) and remembers it in the cache directory, per model, CPU and server arguments
+(unless the machine was busy: then the next start measures again); later starts read it.
+The smallest installed model is always taken, unmeasured.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def measured_prompt() -> str:
         f"frame_{n} = data.loc[data['group'] == {n}, ['value_{n % 7}', 'weight']].mean()  # {n}"
         for n in range(MEASURE_LINES)
     )
+
+
+def busy() -> bool:
+    """Whether other work ran on every core during the last minute: a speed measured then is
+    not remembered."""
+    return os.getloadavg()[0] >= (os.cpu_count() or 1) + 1
 
 
 def fits(tokens_per_second: float) -> bool:

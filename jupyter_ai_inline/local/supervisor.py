@@ -295,7 +295,10 @@ class LocalLlamaServer:
                 self.log.warning("%s cannot run, taking a smaller model: %s", model.title, exc)
                 await self._terminate()
                 continue
-            await asyncio.to_thread(speeds.put, key, speed)
+            if ladder.busy():
+                self.log.info("The machine was busy: %s will be measured again", model.title)
+            else:
+                await asyncio.to_thread(speeds.put, key, speed)
             if ladder.fits(speed):
                 self.log.info("%s: prompts at %.0f tokens/s here", model.title, speed)
                 return
