@@ -94,6 +94,14 @@ async def test_no_first_text_before_the_deadline(fake: FakeBackend) -> None:
     await fake.wait_until(lambda: fake.disconnects == 1, timeout=2)
 
 
+async def test_a_first_text_deadline_beyond_the_read_timeout_is_waited_for(
+    fake: FakeBackend,
+) -> None:
+    fake.first_token_delay = 0.6  # a long cold prompt, within the deadline
+    backend_ = backend_on(fake, "llamacpp", first_text_timeout=2.0, read_timeout=0.3)
+    assert await generate(backend_)
+
+
 async def test_a_stall_after_the_first_text(fake: FakeBackend) -> None:
     fake.tokens = ["a", "b"]
     fake.token_delay = 3.0

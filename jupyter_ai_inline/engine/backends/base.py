@@ -148,8 +148,8 @@ class Backend(ABC):
         return get_client(
             self.base_url,
             connect_timeout=self.settings.connect_timeout,
-            read_timeout=self.settings.read_timeout,
-        )
+            read_timeout=max(self.settings.read_timeout, self.settings.first_text_timeout + 1),
+        )  # a backstop: the first text's deadline comes first, also when set beyond it
 
     @property
     def _api_key(self) -> str | None:
