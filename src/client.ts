@@ -182,6 +182,15 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   }
 
   /**
+   * Send a warm-up (`warm`) and wait for the server's answer: `null` once done, else why it
+   * was skipped; `undefined` when it was not sent.
+   */
+  async warmed(input: RequestInput): Promise<string | null | undefined> {
+    const number = this.warm(input);
+    return number === null ? undefined : this._warmUps.answer(number);
+  }
+
+  /**
    * Stop a request: tell the server (if it was sent), settle its fetch with an empty list and
    * end its streams. Unknown or finished requests are ignored.
    */

@@ -10,6 +10,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { AcceptanceStats, AcceptanceTracker, downloadJson } from './acceptance';
+import { BackgroundWarmUp, watchRest } from './background';
 import { CompletionClient } from './client';
 import { ActiveEditor } from './editor';
 import { watchEditors } from './editorWatch';
@@ -126,6 +127,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       current: () => app.shell.currentWidget
     });
     watchCells(app.shell, warmUp);
+    // While the user rests in a notebook, warm its prompt starts too (background.ts).
+    const background = new BackgroundWarmUp({
+      warm: input => client.warmed(input),
+      budget: () => client.contextBudget,
+      variables: kernels.variablesOf,
+      current: () => app.shell.currentWidget
+    });
+    watchRest(() => app.shell.currentWidget, background, (app.shell as IShellLike).currentChanged);
     kernels.changed.connect((_, session) => {
       const current = app.shell.currentWidget;
       if (sessionOf(current) === session) {

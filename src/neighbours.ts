@@ -20,16 +20,17 @@ export interface INeighbours {
 
 const KINDS = new Set(['code', 'markdown', 'raw']);
 
-/** The cells around the active one, nearest first, within the budget. */
+/** The cells around the active one (or the notebook cell at `at`), nearest first, within the budget. */
 export function neighbours(
   widget: Widget | null | undefined,
-  budget: IContextBudget = DEFAULT_BUDGET
+  budget: IContextBudget = DEFAULT_BUDGET,
+  at?: number
 ): INeighbours {
   const w = widget as any;
   const notebook = w?.content;
   if (notebook && Array.isArray(notebook.widgets) && typeof notebook.activeCellIndex === 'number') {
     const cells: any[] = notebook.widgets;
-    const index: number = notebook.activeCellIndex;
+    const index: number = at ?? notebook.activeCellIndex;
     return {
       above: pickAbove([...messages(reversed(cells.slice(0, Math.max(index, 0))), budget)], budget),
       below: pickBelow(messages(cells.slice(index + 1), budget), budget)

@@ -5,8 +5,8 @@
  */
 import type { Widget } from '@lumino/widgets';
 
-import type { ActiveEditor } from './editor';
-import { neighbours } from './neighbours';
+import { ActiveEditor } from './editor';
+import { INeighbours, neighbours } from './neighbours';
 import type { IContextBudget, IKernelVariable, RequestInput } from './protocol';
 
 /** The kernel's variables for the editor of a widget (none when unknown or off). */
@@ -35,14 +35,44 @@ export function requestInput(
   budget: IContextBudget,
   variables: readonly IKernelVariable[] = []
 ): RequestInput {
-  const cells = neighbours(editor.widget, budget);
+  return fields(editor, editor.cellId, at, neighbours(editor.widget, budget), budget, variables);
+}
+
+/**
+ * The fields of a warm-up for the start of the code cell at `index` of a notebook (the cursor
+ * before its text), as a first keystroke there would send them; `null` for another cell.
+ */
+export function cellStartInput(
+  widget: Widget,
+  index: number,
+  budget: IContextBudget,
+  variables: readonly IKernelVariable[] = []
+): RequestInput | null {
+  const model = (widget as any).content?.widgets?.[index]?.model;
+  const text = model?.sharedModel?.getSource?.();
+  if (model?.type !== 'code' || typeof text !== 'string' || typeof model.id !== 'string') {
+    return null;
+  }
+  const at = { text, offset: 0, mime: model.mimeType };
+  const cells = neighbours(widget, budget, index);
+  return fields(new ActiveEditor(widget), model.id, at, cells, budget, variables);
+}
+
+function fields(
+  editor: ActiveEditor,
+  cellId: string | null,
+  at: ITextAtCursor,
+  cells: INeighbours,
+  budget: IContextBudget,
+  variables: readonly IKernelVariable[]
+): RequestInput {
   const withVariables = variables.length > 0 && budget.variables_chars !== 0;
   return {
     prefix: at.text.slice(0, at.offset),
     suffix: at.text.slice(at.offset),
     mime: at.mime ?? 'text/plain',
     path: editor.path,
-    cell_id: editor.cellId,
+    cell_id: cellId,
     language: editor.languageOf(at.mime),
     ...(cells.above.length ? { above: cells.above } : {}),
     ...(cells.below.length ? { below: cells.below } : {}),

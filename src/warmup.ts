@@ -169,7 +169,19 @@ export class WarmUpMessages {
   /** A connection opened: perhaps to another server. */
   reset(): void {
     this._accepted = true;
+    this._waiting.forEach(number => this._settle(number, 'closed'));
     this._waiting = [];
+  }
+
+  /**
+   * The server's answer to warm-up `number`: `null` once done, else why it was skipped
+   * (`error` for a failure, `closed` when the connection went first).
+   */
+  answer(number: number): Promise<string | null> {
+    if (!this._waiting.includes(number)) {
+      return Promise.resolve('closed');
+    }
+    return new Promise(resolve => this._answers.set(number, resolve));
   }
 
   /** The server's status: `can_warm: false` stops the warm-ups. */
@@ -182,12 +194,13 @@ export class WarmUpMessages {
   /** A warm-up was sent with this number. */
   sent(number: number): void {
     this._waiting.push(number);
-    this._waiting.splice(0, this._waiting.length - MAX_WARMS);
+    const dropped = this._waiting.splice(0, this._waiting.length - MAX_WARMS);
+    dropped.forEach(old => this._settle(old, 'closed'));
   }
 
   /** A warm-up is over. */
   onWarmed(message: IWarmedMessage): void {
-    if (this._take(message.reply_to)) {
+    if (this._take(message.reply_to, message.skipped ?? null)) {
       const outcome = message.skipped ? `skipped: ${message.skipped}` : `${message.ms} ms`;
       console.debug(`AI inline: warm-up ${message.reply_to}: ${outcome}`);
     }
@@ -201,7 +214,7 @@ export class WarmUpMessages {
   claims(number: number | null, error: IErrorInfo | null | undefined): boolean {
     let claimed: boolean;
     if (number !== null) {
-      claimed = this._take(number);
+      claimed = this._take(number, 'error');
     } else {
       claimed =
         this._waiting.length > 0 &&
@@ -209,6 +222,7 @@ export class WarmUpMessages {
         /'warm'/.test(error.title ?? '');
       if (claimed) {
         this._accepted = false;
+        this._waiting.forEach(waiting => this._settle(waiting, 'error'));
         this._waiting = [];
       }
     }
@@ -218,16 +232,23 @@ export class WarmUpMessages {
     return claimed;
   }
 
-  /** Whether `number` is a warm-up waiting for its answer (now taken). */
-  private _take(number: number): boolean {
+  /** Whether `number` is a warm-up waiting for its answer (now taken, with `outcome`). */
+  private _take(number: number, outcome: string | null): boolean {
     const index = this._waiting.indexOf(number);
     if (index >= 0) {
       this._waiting.splice(index, 1);
+      this._settle(number, outcome);
     }
     return index >= 0;
   }
 
+  private _settle(number: number, outcome: string | null): void {
+    this._answers.get(number)?.(outcome);
+    this._answers.delete(number);
+  }
+
   private _accepted = true;
+  private _answers = new Map<number, (outcome: string | null) => void>();
   /** Warm-ups whose answer may still come, oldest first. */
   private _waiting: number[] = [];
 }
