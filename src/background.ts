@@ -64,8 +64,9 @@ export class BackgroundWarmUp implements IDisposable {
       clearTimeout(this._timer);
       this._timer = null;
     }
-    if (this._disposed || !widget || !Array.isArray((widget as any).content?.widgets)) {
-      return; // not a notebook
+    const enabled = this._options.enabled?.() ?? true;
+    if (this._disposed || !enabled || !widget || !Array.isArray((widget as any).content?.widgets)) {
+      return; // off, or not a notebook
     }
     this._timer = setTimeout(() => {
       this._timer = null;
@@ -143,6 +144,8 @@ export namespace BackgroundWarmUp {
     variables?: VariablesOf;
     /** The widget the user is in; a round for another one does not start. */
     current?: () => Widget | null | undefined;
+    /** Whether background warm-ups are on (the `backgroundWarmUps` setting). */
+    enabled?: () => boolean;
     /** How long the user must rest, in ms. */
     rest?: number;
     /** Warm-ups per round. */

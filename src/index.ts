@@ -27,7 +27,13 @@ import {
   runKeysFirst
 } from './partialAccept';
 import { GhostTextProvider, PROVIDER_ID } from './provider';
-import { bindSettings, emptyLineOn, kernelVariablesOn, PLUGIN_ID } from './settings';
+import {
+  backgroundWarmUpsOn,
+  bindSettings,
+  emptyLineOn,
+  kernelVariablesOn,
+  PLUGIN_ID
+} from './settings';
 import { InlineStatus, StatusWidget } from './status';
 import { IShellLike, watchCells, WarmUp } from './warmup';
 
@@ -128,7 +134,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     watchCells(app.shell, warmUp);
     // While the user rests in a notebook, warm its prompt starts too (background.ts).
+    let backgroundWanted = true;
     const background = new BackgroundWarmUp({
+      enabled: () => backgroundWanted,
       warm: input => client.warmed(input),
       budget: () => client.contextBudget,
       variables: kernels.variablesOf,
@@ -174,6 +182,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const follow = () => {
         kernelVariablesWanted = kernelVariablesOn((loaded?.composite ?? {}) as any);
         emptyLineWanted = emptyLineOn((loaded?.composite ?? {}) as any);
+        backgroundWanted = backgroundWarmUpsOn((loaded?.composite ?? {}) as any);
       };
       follow();
       loaded?.changed.connect(follow);

@@ -42,6 +42,11 @@ export function emptyLineOn(composite: { [key: string]: unknown }): boolean {
   return composite.emptyLineSuggestions !== false;
 }
 
+/** Whether to warm a notebook's prompts while the user rests (`backgroundWarmUps`, on by default). */
+export function backgroundWarmUpsOn(composite: { [key: string]: unknown }): boolean {
+  return composite.backgroundWarmUps !== false;
+}
+
 /** Send the settings now and after each change; falls back to server defaults on failure. */
 export async function bindSettings(
   registry: ISettingRegistry,

@@ -177,8 +177,20 @@ describe('BackgroundWarmUp', () => {
     expect(sent[1].above).toEqual([{ cell_type: 'code', source: 'a = 10' }]);
   });
 
-  it('warms nothing outside a notebook, nor after dispose', async () => {
+  it('warms nothing when turned off, outside a notebook, nor after dispose', async () => {
     const { sent, warm } = answering();
+    let on = false;
+    const off = new BackgroundWarmUp({ warm, budget: () => DEFAULT_BUDGET, enabled: () => on });
+    off.touch(notebook(['a = 1']));
+    jest.advanceTimersByTime(REST_DELAY);
+    await settle();
+    expect(sent).toEqual([]);
+    on = true;
+    off.touch(notebook(['a = 1']));
+    jest.advanceTimersByTime(REST_DELAY);
+    await settle();
+    expect(sent).toHaveLength(1); // on again
+
     const warmer = background(warm);
     warmer.touch({ content: { editor: {} } } as any); // a file editor
     jest.advanceTimersByTime(REST_DELAY);
@@ -186,7 +198,7 @@ describe('BackgroundWarmUp', () => {
     warmer.dispose();
     jest.advanceTimersByTime(REST_DELAY);
     await settle();
-    expect(sent).toEqual([]);
+    expect(sent).toHaveLength(1);
   });
 });
 
