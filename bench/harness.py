@@ -100,6 +100,13 @@ def names_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
     return parse
 
 
+def on_off(text: str) -> bool:
+    """An option's type: `on` or `off`."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError("on or off")
+    return text == "on"
+
+
 def numbers_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 

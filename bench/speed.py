@@ -16,7 +16,9 @@ Sections, each printed as a Markdown table (docs/benchmarks.md says how each is 
 * browser: last keystroke -> visible ghost text in JupyterLab (chromium, Playwright driven
   by `bench/browser/ghost_text.js`) with the managed default model (gemma 3 270M), cold
   prompts: (a) a cell focused 2 s before typing, (b) typing at once after Shift+Enter, (c) the
-  next keystroke, (d) typing along a suggestion; tokens generated per token shown.
+  next keystroke, (d) typing along a suggestion, (e) typing at once in the first cell clicked
+  in a notebook opened 10 s before (`--background-warm-ups off` to compare); tokens generated
+  per token shown.
 * overhead: time to the first visible text from the model server alone (a bare httpx
   stream), through our provider and through our websocket (a real `jupyter server`), on the
   `--servers` (a loopback fake model server on the Ollama API, whose own clock also gives
@@ -1146,6 +1148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--typed-chars", type=int, default=10, help="browser: characters typed of the line")
     add("--key-delay-ms", type=int, default=150, help="browser: between typed characters")
     add("--focus-delay-ms", type=int, default=2000, help="browser (a): focus, wait, type")
+    add("--opened-delay-ms", type=int, default=10000, help="browser (e): open, wait, click")
+    add("--background-warm-ups", type=harness.on_off, default=True, help="browser: on or off")
     add("--along-chars", type=int, default=5, help="browser (d): characters typed along")
     add("--along-delay-ms", type=int, default=150, help="browser (d): between them")
     add("--sample-ms", type=int, default=50, help="browser (d): ghost text sampling interval")

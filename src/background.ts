@@ -6,10 +6,11 @@
  * The cells above a cell start at an anchored place (`anchored` in neighbours.ts), so runs of
  * consecutive cells share their start, and the prompt at the start of a run's last cell
  * begins with the prompt of every cell of the run: only those (`promptStarts`) are warmed,
- * nearest to the active cell first, one at a time (each waits for the server's answer), at
- * most `maxWarms` per rest, none twice with the same cells. A key or a click ends the round:
- * the user's own warm-ups and requests come first (and the server runs no warm-up while
- * suggestions are generated, and cancels one for a suggestion).
+ * nearest to the active cell first but the notebook's last run second (where notebooks
+ * grow), one at a time (each waits for the server's answer), at most `maxWarms` per rest,
+ * none twice with the same cells. A key or a click ends the round: the user's own warm-ups
+ * and requests come first (and the server runs no warm-up while suggestions are generated,
+ * and cancels one for a suggestion).
  */
 import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
@@ -24,6 +25,8 @@ export const REST_DELAY = 2000;
 export const MAX_WARMS = 4;
 /** Cells looked at on each side of the active one. */
 export const WINDOW = 40;
+/** Cells looked at at the end of the notebook. */
+export const TAIL = 10;
 /** Prompt starts remembered as warmed. */
 const REMEMBERED = 256;
 
@@ -84,17 +87,27 @@ export class BackgroundWarmUp implements IDisposable {
     if (current && current() !== widget) {
       return;
     }
-    const active: number = (widget as any).content.activeCellIndex ?? 0;
-    const first = Math.max(active - WINDOW, 0);
-    const inputs = (widget as any).content.widgets
-      .slice(first, active + WINDOW + 1)
-      .map((_: unknown, i: number) =>
-        cellStartInput(widget, first + i, budget(), variables?.(widget) ?? [])
-      ) as (RequestInput | null)[];
-    const prompts = inputs.map(input => input && startKey(input));
-    const starts = promptStarts(prompts)
-      .filter(i => !this._warmed.has(prompts[i]!))
-      .sort((a, b) => Math.abs(first + a - active) - Math.abs(first + b - active))
+    const notebook = (widget as any).content;
+    const active: number = notebook.activeCellIndex ?? 0;
+    const count: number = notebook.widgets.length;
+    const inputs = new Map<number, RequestInput>();
+    const runs: number[] = [];
+    for (const [from, to] of segments(active, count)) {
+      const segment: (RequestInput | null)[] = [];
+      for (let i = from; i < to; i++) {
+        segment.push(cellStartInput(widget, i, budget(), variables?.(widget) ?? []));
+      }
+      const prompts = segment.map(input => input && startKey(input));
+      for (const i of promptStarts(prompts)) {
+        inputs.set(from + i, segment[i]!);
+        runs.push(from + i);
+      }
+    }
+    // nearest the active cell first, but the notebook's end (where it usually grows) second
+    const byDistance = [...runs].sort((a, b) => Math.abs(a - active) - Math.abs(b - active));
+    const order = [byDistance[0], runs[runs.length - 1], ...byDistance.slice(1)];
+    const starts = [...new Set(order)]
+      .filter(i => i !== undefined && !this._warmed.has(startKey(inputs.get(i)!)))
       .slice(0, this._options.maxWarms ?? MAX_WARMS);
     this._running = true;
     try {
@@ -102,11 +115,12 @@ export class BackgroundWarmUp implements IDisposable {
         if (round !== this._round || this._disposed) {
           return; // the user is back
         }
-        const skipped = await this._options.warm(inputs[i]!);
+        const input = inputs.get(i)!;
+        const skipped = await this._options.warm(input);
         if (skipped === undefined || skipped === 'busy' || skipped === 'superseded') {
           return; // not sent, or the server has better things to do: next rest
         }
-        this._remember(prompts[i]!);
+        this._remember(startKey(input));
       }
     } finally {
       this._running = false;
@@ -151,6 +165,19 @@ export namespace BackgroundWarmUp {
     /** Warm-ups per round. */
     maxWarms?: number;
   }
+}
+
+/**
+ * The ranges of cells looked at: `WINDOW` cells on each side of the active one, and the last
+ * `TAIL` cells of the notebook; merged where they overlap.
+ */
+export function segments(active: number, count: number): [number, number][] {
+  const around: [number, number] = [Math.max(active - WINDOW, 0), Math.min(active + WINDOW + 1, count)];
+  const tail: [number, number] = [Math.max(count - TAIL, 0), count];
+  if (tail[0] <= around[1]) {
+    return [[around[0], Math.max(around[1], tail[1])]];
+  }
+  return [around, tail];
 }
 
 /** What a prompt starts with: the document, the cells above (in order) and the variables. */

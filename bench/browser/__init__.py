@@ -39,6 +39,7 @@ CASES = {
     "a": "(a) focused 2 s before typing",
     "b": "(b) typing at once after Shift+Enter",
     "c": "(c) next keystroke, suggestion shown",
+    "e": "(e) first cell clicked, notebook opened 10 s before",
 }
 WARMUP_CELL = {"cell_type": "code", "source": "import numpy as np\n"}
 """The warm-up's notebook: one unmeasured completion before the measured ones (the first
@@ -125,16 +126,20 @@ def browser_cases(data: Path, count: int, context_chars: int, typed_chars: int) 
     return chosen
 
 
+TASKS_PER_CASE = 3
+
+
 def write_cases(root: Path, chosen: Sequence[Case]) -> list[dict[str, Any]]:
     """The notebooks as files of the server's root; the browser's part of the spec. Case i
-    takes (a), (c), (d) from task 2i and (b) from task 2i+1: every sample starts on a context
-    that llama-server's prompt cache has not seen."""
+    takes (a), (c), (d) from task 3i, (b) from task 3i+1 and (e) from task 3i+2: every sample
+    starts on a context that llama-server's prompt cache has not seen."""
     specs = []
-    for i in range(len(chosen) // 2):
-        own, run = chosen[2 * i], chosen[2 * i + 1]
-        names = {"cell": f"task{i}-cell.ipynb", "run": f"task{i}-run.ipynb"}
+    for i in range(len(chosen) // TASKS_PER_CASE):
+        own, run, opened = chosen[TASKS_PER_CASE * i : TASKS_PER_CASE * (i + 1)]
+        names = {kind: f"task{i}-{kind}.ipynb" for kind in ("cell", "run", "opened")}
         (root / names["cell"]).write_text(json.dumps(own.cell_notebook))
         (root / names["run"]).write_text(json.dumps(run.run_notebook))
+        (root / names["opened"]).write_text(json.dumps(opened.cell_notebook))
         specs.append(
             {
                 "task": own.task,
@@ -151,6 +156,12 @@ def write_cases(root: Path, chosen: Sequence[Case]) -> list[dict[str, Any]]:
                 "run_line": run.run_line,
                 "run_column": run.run_column,
                 "run_typed": run.typed,
+                "opened_task": opened.task,
+                "opened_notebook": names["opened"],
+                "opened_cells": len(opened.cell_notebook["cells"]),
+                "opened_index": opened.cell_index,
+                "opened_line": opened.line,
+                "opened_typed": opened.typed,
             }  # fmt: skip
         )
     (root / "warmup.ipynb").write_text(json.dumps(notebook_json([WARMUP_CELL])))
@@ -158,9 +169,16 @@ def write_cases(root: Path, chosen: Sequence[Case]) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def jupyter_lab(workdir: Path, setting: str, model: Path) -> AsyncIterator[str]:
+async def jupyter_lab(
+    workdir: Path, setting: str, model: Path, background: bool = True
+) -> AsyncIterator[str]:
     """`jupyter lab` with our extension and the managed model (its default settings plus
-    `--metrics`); in the `default` setting without jupyter-collaboration."""
+    `--metrics`); in the `default` setting without jupyter-collaboration; the background
+    warm-ups turned off in the user's settings unless `background`."""
+    if not background:
+        user = workdir / "settings" / "jupyter-ai-inline" / "plugin.jupyterlab-settings"
+        user.parent.mkdir(parents=True, exist_ok=True)
+        user.write_text(json.dumps({"backgroundWarmUps": False}))
     extensions = {"jupyter_ai_inline": True}
     disabled = {"@jupyterlab/apputils-extension:announcements": True}
     if setting == "default":
@@ -215,7 +233,7 @@ async def browser_setting(
         workdir = Path(tmp)
         (workdir / "root").mkdir()
         specs = write_cases(workdir / "root", chosen)
-        async with jupyter_lab(workdir, setting, model) as url:
+        async with jupyter_lab(workdir, setting, model, args.background_warm_ups) as url:
             spec = {
                 "setting": setting, "url": url, "token": harness.TOKEN, "chromium": args.chromium,
                 "cases": specs,
@@ -224,7 +242,7 @@ async def browser_setting(
                 "along_chars": args.along_chars, "along_delay_ms": args.along_delay_ms,
                 "along_tail_ms": 500, "sample_ms": args.sample_ms, "settle_ms": 500,
                 "ghost_timeout_s": args.ghost_timeout, "idle_timeout_s": 60,
-                "ready_timeout_s": 300,
+                "ready_timeout_s": 300, "opened_delay_ms": args.opened_delay_ms,
             }  # fmt: skip
             result = await run_browser(spec, workdir, left)
         if args.keep_log or result.get("errors"):
@@ -236,9 +254,10 @@ async def browser_setting(
 
 async def measure(args: argparse.Namespace, started: float) -> dict[str, dict[str, Any]]:
     model = await asyncio.to_thread(harness.default_model, args.gguf)
-    chosen = browser_cases(args.data, 2 * args.tasks, args.context_chars, args.typed_chars)
-    if len(chosen) < 2 * args.tasks:
-        print(f"only {len(chosen)} tasks fit (2 per measured task)", file=sys.stderr)
+    wanted = TASKS_PER_CASE * args.tasks
+    chosen = browser_cases(args.data, wanted, args.context_chars, args.typed_chars)
+    if len(chosen) < wanted:
+        print(f"only {len(chosen)} tasks fit ({TASKS_PER_CASE} per measured task)", file=sys.stderr)
     results: dict[str, dict[str, Any]] = {}
     for setting in ["default", "collaboration"] if args.collaboration else ["default"]:
         left = args.timeout - (time.perf_counter() - started)
@@ -272,9 +291,11 @@ def latency_row(setting: str, key: str, samples: list[dict[str, Any]], tasks: in
 
 
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[Verdict]:
+    background = "on" if args.background_warm_ups else "off"
     print(
         f"## Last keystroke -> visible ghost text (gemma 3 270M, managed llama-server; "
-        f"{args.typed_chars} characters typed {args.key_delay_ms} ms apart)\n"
+        f"{args.typed_chars} characters typed {args.key_delay_ms} ms apart; background "
+        f"warm-ups {background})\n"
     )
     headers = [
         "setting", "case", "shown", "p50 ms", "p90 ms", "key -> request ms",
@@ -289,7 +310,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list
             samples = samples_of(result, key)
             row = latency_row(setting, key, samples, tasks)
             rows.append(row)
-            if key in "ab":
+            if key in "abe":
                 p50 = row[3]
                 verdicts.append(
                     Verdict(

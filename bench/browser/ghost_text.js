@@ -551,6 +551,20 @@ async function afterRun(page, llamaUrl, c) {
   return sample;
 }
 
+/** (e) typing at once in the first cell clicked, the notebook opened a while before. */
+async function openedBefore(page, llamaUrl, c) {
+  await openNotebook(page, c.opened_notebook, c.opened_cells);
+  await sleep(spec.opened_delay_ms);
+  const since = await pageNow(page);
+  const before = await metrics(llamaUrl);
+  await focusCell(page, c.opened_index, c.opened_line, 0);
+  await typeKeys(page, c.opened_typed, spec.key_delay_ms);
+  const sample = await measure(page, llamaUrl, since, before, false, lastOf(c.opened_typed));
+  await closeNotebook(page);
+  log(c.opened_task, '(e)', fmt(sample));
+  return sample;
+}
+
 function fmt(sample) {
   const ms = sample.key_to_ghost_ms;
   return `${ms === null ? 'no ghost text' : Math.round(ms) + ' ms'}, requests ${sample.requests_total}, ` +
@@ -603,6 +617,9 @@ async function main() {
       try {
         Object.assign(entry, await taskCell(page, llamaUrl, c));
         entry.b = await afterRun(page, llamaUrl, c);
+        if (c.opened_notebook) {
+          entry.e = await openedBefore(page, llamaUrl, c);
+        }
       } catch (error) {
         log(c.task, 'failed:', String(error).slice(0, 500));
         result.errors.push(`${c.task}: ${String(error).slice(0, 300)}`);
