@@ -11,7 +11,7 @@ Jupyter AI's OpenAI provider of the peer arm)::
     python bench/quality.py --quick           # smoke run for CI: 6 tasks
     python bench/quality.py --quick --tasks kernel
     python bench/quality.py --quick --tasks empty-line
-    python bench/quality.py --json quality.json
+    python bench/quality.py --json quality.json  # and the records so far: quality.partial.json
 
 Task sets (`--tasks`): `notebooks`, `tasks.jsonl` of `--data` (default `../shared/eval` beside
 the repository, see its README): a notebook cell cut inside one of its lines, `target` the
@@ -747,6 +747,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if args.progress:
                     done = ", ".join(f"{arm} {sum(r.exact for r in records[arm])}" for arm in names)
                     print(f"{i + 1}/{len(tasks)} exact: {done}", file=sys.stderr)
+                if args.json:  # the records so far, for a run stopped before its end
+                    so_far = [asdict(r) for arm in names for r in records[arm]]
+                    args.json.with_suffix(".partial.json").write_text(json.dumps(so_far))
     summaries = [summarise(arm, records[arm]) for arm in names]
     by_line_above = [
         asdict(summarise(arm, subset)) | {"after": after}
