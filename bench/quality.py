@@ -700,7 +700,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         (workdir / "slots").mkdir()
         extra = ["--slot-save-path", str(workdir / "slots"), "--cache-ram", "0"]
         async with (
-            harness.llama_server(model, "quality", extra, ctx_size=CTX_SIZE, parallel=SLOTS) as url,
+            harness.llama_server(
+                model, "quality", extra, ctx_size=CTX_SIZE, parallel=SLOTS, threads=args.threads
+            ) as url,
             contextlib.AsyncExitStack() as stack,
         ):
             settings: dict[str, Any] = {
@@ -875,6 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="prompt_layout of our servers, one server each: some of cells,file,auto "
         "(default: the server's default)",
     )  # fmt: skip
+    add("--threads", type=int, help="llama-server's threads (default: all cores; 1 on busy cores)")
     add("--progress", action="store_true", help="a line per task on stderr")
     add("--json", type=Path, metavar="PATH", help="also write the numbers here")
     args = harness.parse_args(
