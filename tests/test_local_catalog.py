@@ -8,7 +8,6 @@ against the packages installed here.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -17,39 +16,11 @@ import pytest
 from jupyter_ai_inline.local import catalog, ladder
 from jupyter_ai_inline.local.catalog import CatalogModel
 from jupyter_ai_inline.local.model_file import ModelFileError
+from tests.support.chunk_packages import install_parts, model_of
 from tests.support.gguf_fim_model import write_fim_model
 
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.timeout(180)
-
-
-def install_parts(site: Path, prefix: str, data: bytes, pieces: int, version: str = "1.0") -> None:
-    """Fake distributions `<prefix>1` … `<prefix><pieces>` holding `data` in order."""
-    size = -(-len(data) // pieces)
-    for number in range(1, pieces + 1):
-        name = f"{prefix}{number}"
-        module = name.replace("-", "_")
-        chunk = site / module / "data" / f"part{number:02}.bin"
-        chunk.parent.mkdir(parents=True)
-        chunk.write_bytes(data[(number - 1) * size : number * size])
-        (site / module / "__init__.py").write_text("raise RuntimeError('never imported')\n")
-        info = site / f"{module}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        files = [
-            f"{module}/__init__.py",
-            f"{module}/data/part{number:02}.bin",
-            f"{info.name}/RECORD",
-        ]
-        (info / "RECORD").write_text("".join(f"{f},,\n" for f in files))
-
-
-def model_of(data: bytes, name: str, params: int, **fields) -> CatalogModel:
-    fields = {
-        "title": name.title(), "file_name": f"{name}.gguf", "extra": f"x-{name}",
-        "parts": (f"{name}-part1", f"{name}-part2"), "version": "1.0", "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(), **fields,
-    }  # fmt: skip
-    return CatalogModel(name=name, params=params, **fields)
 
 
 @pytest.fixture
@@ -132,6 +103,8 @@ def two_models(
     models = (model_of(tiny, "little", 100), model_of(tiny, "big", 1000))
     monkeypatch.setattr(catalog, "CATALOG", {m.name: m for m in models})
     monkeypatch.setattr(ladder, "busy", lambda: False)
+    for module in (catalog, ladder):  # the default cache: a Jupyter server's
+        monkeypatch.setattr(module, "DEFAULT_CACHE_DIR", site.parent / "home-cache")
     return models
 
 
@@ -208,3 +181,52 @@ async def test_an_unknown_name_fails_readably(two_models, tmp_path: Path) -> Non
         await server.start()
     assert server.state == "failed" and "huge" in server.status_line
     await server.stop()
+
+
+# -- chosen in the browser's settings ------------------------------------------------------
+
+
+@pytest.fixture
+def jp_server_config() -> dict:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_ai_inline": True}},
+        "JupyterAIInline": {
+            "local_server": "on",
+            "local_model": "little",
+            "local_ctx_size": 512,
+            "local_threads": 2,
+        },
+    }
+
+
+async def local_model_named(tab, name: str) -> dict:
+    """The tab's statuses until the managed model `name` is ready (bounded by `receive`)."""
+    while True:
+        status = await tab.receive()
+        if status["type"] == "status" and status["local"] == {"state": "ready", "message": name}:
+            return status
+
+
+async def test_the_model_named_in_the_browsers_settings_runs(  # on Jupyter's loop: no mark
+    two_models, jp_serverapp, jp_ws_fetch, tmp_path: Path
+) -> None:
+    from jupyter_ai_inline.engine import aclose_clients
+    from tests.support.ws_client import ENDPOINT, Client
+
+    app = jp_serverapp.extension_manager.extension_points["jupyter_ai_inline"].app
+    await app._start_jupyter_server_extension(jp_serverapp)
+    local = app.service.local
+    try:
+        tab = Client(await jp_ws_fetch(*ENDPOINT))
+        await local_model_named(tab, "little.gguf")  # the administrator's choice
+        tab.send(type="configure", settings={"model": "big"})
+        status = await local_model_named(tab, "big.gguf")
+        assert status["model"] == "inline-llamacpp:big.gguf" and status["source"] == "settings"
+        assert local.server.model == "big"
+        tab.send(type="configure", settings={"model": "llama3:8b"})  # not ours: the default
+        await local_model_named(tab, "little.gguf")
+        tab.send(type="configure", settings={"maxTokens": 20})  # no model named: no restart
+        assert not local.use(None) and local.server.model == "little"
+    finally:
+        await app.stop_extension()
+        await aclose_clients()

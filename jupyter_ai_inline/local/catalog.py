@@ -160,6 +160,11 @@ def named(name: str) -> CatalogModel:
         raise ModelFileError(f"No local model is called {name!r}: auto or one of {known}") from None
 
 
+def known(name: str | None) -> bool:
+    """Whether `name` is a model's name, or `auto`."""
+    return name == "auto" or name in CATALOG
+
+
 def installed() -> list[CatalogModel]:
     """The installed models, largest first."""
     return sorted((m for m in CATALOG.values() if m.installed), key=lambda m: -m.params)

@@ -33,6 +33,8 @@ class ManagedModel:
         self.changes = server.changes
         """Told when the state changed (the completion service subscribes)."""
         self._task: asyncio.Task[None] | None = None
+        self.default_model = server.model
+        """The administrator's choice (`local_model`), taken when the user names none."""
 
     @property
     def base_url(self) -> str:
@@ -45,7 +47,8 @@ class ManagedModel:
     @property
     def state(self) -> str:
         """The server's state, `starting` from the moment `start()` was called."""
-        if self.server.state == "stopped" and self._task is not None and not self._task.done():
+        switching = self.server.state in ("stopped", "stopping")
+        if switching and self._task is not None and not self._task.done():
             return "starting"
         return self.server.state
 
@@ -67,6 +70,26 @@ class ManagedModel:
             self.log.exception("The local model cannot run")
             return
         self.log.info("Local model %s ready at %s", self.model_name, self.base_url)
+
+    def use(self, name: str | None) -> bool:
+        """Run the catalog model `name` (None: the administrator's choice) from now on:
+        restarted in the background if another one runs. Whether it restarts. A model file
+        the administrator gave (`local_model_path`) is never replaced."""
+        wanted = name or self.default_model
+        if self.server.fixed_model or wanted == self.server.model or self._task is None:
+            return False
+        self.log.info("Switching the local model to %s, as the user's settings say", wanted)
+        previous = self._task
+        self._task = asyncio.create_task(self._switch(previous, wanted), name="local model switch")
+        return True
+
+    async def _switch(self, previous: asyncio.Task[None], name: str) -> None:
+        previous.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await previous
+        await self.server.stop()
+        self.server.model, self.server.model_path = name, None
+        await self._start()
 
     async def stop(self) -> None:
         task, self._task = self._task, None

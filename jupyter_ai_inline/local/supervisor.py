@@ -107,6 +107,8 @@ class LocalLlamaServer:
         self.model_path = Path(model_path).expanduser() if model_path else None
         self.model = model
         """Without a `model_path`: a `catalog` model's name, or `auto` (`ladder`)."""
+        self.fixed_model = self.model_path is not None
+        """The caller gave the model file: `model` is not used."""
         self.ctx_size = ctx_size
         self.parallel = parallel
         self.host = host

@@ -23,7 +23,7 @@ from ..engine.changes import Changes
 from ..engine.config import ModelConfig
 from ..engine.errors import InlineError, cut
 from ..engine.limits import GenerationLimit
-from ..local import ManagedModel
+from ..local import ManagedModel, catalog
 from ..notebook_context import notebook_prompt
 from .choice import (
     AdminSettings,
@@ -81,6 +81,14 @@ class CompletionService:
             and backend == "llamacpp"
             and (not base_url or base_url == local.base_url)
         )
+
+    def use_local_model(self, client: ClientSettings) -> None:
+        """Where the managed model serves the browser's settings, run the catalog model they
+        name (`local_model`'s names), or the administrator's if they name none."""
+        backend = client.backend or self.admin.backend
+        if self.local is None or not self.serves_locally(backend, client.baseUrl):
+            return
+        self.local.use(client.model if catalog.known(client.model) else None)
 
     def config(self, fields: dict[str, Any]) -> ModelConfig:
         """A model configuration from chosen fields: the local model's URL and name where it

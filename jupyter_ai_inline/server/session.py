@@ -66,7 +66,7 @@ class CompletionSession:
         self.warming: tuple[int, asyncio.Task[None]] | None = None
         """This tab's warm-up (its number and task); a newer one replaces it."""
         self.current_completer(announce=False)
-        self._unsubscribe = service.changes.subscribe(self.send_status)
+        self._unsubscribe = service.changes.subscribe(self.changed)
         self.send_status()
 
     def close(self) -> None:
@@ -84,6 +84,12 @@ class CompletionSession:
     def reply_error(self, error: InlineError, reply_to: int | None = None) -> None:
         info = ErrorInfo.of(error)
         self.send({"type": "error", "reply_to": reply_to, "error": info and info.model_dump()})
+
+    def changed(self) -> None:
+        """Something the status tells changed (e.g. the local model now runs another model):
+        choose again, then say so."""
+        self.current_completer(announce=False)
+        self.send_status()
 
     def send_status(self) -> None:
         """The chosen model, llama.cpp's mode, the managed local server's state when it
@@ -124,6 +130,7 @@ class CompletionSession:
                 "server: its administrator's model is used"
             )
         self.client_settings = settings
+        self.service.use_local_model(settings)
         if problems:
             self.reply_error(BadSettings(f"Settings not applied: {'; '.join(problems)}"))
         self.current_completer(announce=False)
