@@ -1,10 +1,12 @@
 """The quality benchmark's scores and its copy of the browser's choice of cells."""
 
 import json
+from collections import Counter
 
 import pytest
 
-from bench.harness import Task, percentile
+from bench.harness import Task, load_tasks, percentile
+from bench.heldout import CUT_AFTER, OUT, qualifies
 from bench.quality import (
     DEFAULT_BUDGET,
     Notebook,
@@ -246,3 +248,26 @@ def test_an_empty_line_record_scores_the_whole_target() -> None:
     scored = record(line_task, "cells", Outcome(text="a, c\nmore"), 7, "notebooks")
     assert not scored.exact and scored.takeable is None and scored.after == ""
     assert scored.edit_similarity == pytest.approx(1 - 1 / 4)  # the first line only
+
+
+# -- the held-out notebook tasks (bench/heldout) -----------------------------------------------
+
+
+def test_the_held_out_tasks_follow_the_cutting_rules() -> None:
+    tasks, notebooks = load_tasks(OUT)
+    assert len(tasks) == 120 and len(notebooks) == 24
+    assert max(Counter(t.notebook for t in tasks).values()) <= 6
+    assert len({t.notebook for t in tasks[:6]}) == 6  # --quick takes several notebooks
+    for task in tasks:
+        cells = notebooks[task.notebook].cells
+        assert len(notebooks[task.notebook].outputs) == len(cells)
+        source = cells[task.cell_index]["source"]
+        assert cells[task.cell_index]["cell_type"] == "code"
+        assert task.prefix + task.target + task.suffix == source
+        first_code = next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
+        assert task.cell_index != first_code and not source.startswith("%%")
+        assert task.suffix == "" or task.suffix.startswith("\n")
+        head = task.prefix.rsplit("\n", 1)[-1]
+        assert "\n" not in task.target and task.target.strip()
+        assert qualifies(head + task.target)
+        assert len(head.lstrip()) >= CUT_AFTER * len((head + task.target).strip())
