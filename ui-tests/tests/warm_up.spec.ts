@@ -69,16 +69,76 @@ test('JupyterLab: one warm-up for the cell the user stops at, with the fields of
     // last, from a server that takes warm-ups; none from one that refused the first.
     const takesWarmUps = answer().reply_to === first.number;
     expect(answer().type).toBe('warmed'); // this server can warm: never an error
+    const before = warms().length; // with the background warm-ups of a rest so far
     await editors.nth(0).click();
     await page.keyboard.press('Escape');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await page.waitForTimeout(800);
-    const later = warms().slice(1);
+    const later = warms().slice(before);
     expect(later.map(warm => warm.cell_id)).toEqual(takesWarmUps ? ['c'] : []);
     expect(sent.filter(message => message.type === 'request')).toEqual([]);
     await expect(page.locator('.jp-AIInline-status')).toHaveAttribute('data-state', 'idle');
     await expect(toasts).toHaveCount(0);
+  } finally {
+    await page.close();
+    await request.delete(`${BASE}/api/contents/${name}`);
+  }
+});
+
+test('JupyterLab: while the user rests, the prompt starts of the notebook are warmed, one at a time', async ({
+  page,
+  request
+}) => {
+  const name = `background-${Date.now()}.ipynb`;
+  // 30 cells of ~400 characters: cells below ~6,000 characters (the budget) start at the top;
+  // further down, the cells above start at anchored places: several runs of shared starts
+  const line = (i: number, k: number) => `value_${i}_${k} = compute(data, column="c${k}", scale=${i})`;
+  const source = (i: number) => Array.from({ length: 7 }, (_, k) => line(i, k)).join('\n');
+  const cells = Array.from({ length: 30 }, (_, i) => codeCell(`k${i}`, source(i)));
+  expect(await createNotebook(request, name, cells)).toBe(201);
+  const log: { dir: 'out' | 'in'; message: any }[] = [];
+  page.on('websocket', socket => {
+    if (socket.url().includes('jupyter-ai-inline/completions')) {
+      socket.on('framesent', f => log.push({ dir: 'out', message: JSON.parse(String(f.payload)) }));
+      socket.on('framereceived', f => log.push({ dir: 'in', message: JSON.parse(String(f.payload)) }));
+    }
+  });
+  const warms = () => log.filter(e => e.dir === 'out' && e.message.type === 'warm').map(e => e.message);
+  try {
+    await page.goto(`${BASE}/lab/workspaces/${name.replace('.ipynb', '')}/tree/${name}`);
+    await expect(page.locator('.jp-NotebookPanel .jp-Cell').first()).toBeVisible();
+    await expect.poll(() => log.find(e => e.message.type === 'status')).toBeTruthy();
+    if (log.find(e => e.message.type === 'status')!.message.can_warm === false) {
+      await page.waitForTimeout(3000); // a rest: still none
+      expect(warms()).toEqual([]);
+      return;
+    }
+    // The first cell's own warm-up, then after a 2 s rest the background ones: the last cell
+    // of a run (its start prefix-free), nearest the active cell first, the notebook's end second.
+    await expect.poll(() => warms().length, { timeout: 60000 }).toBeGreaterThanOrEqual(3);
+    const [own, ...background] = warms();
+    expect(own.cell_id).toBe('k0');
+    expect(background.every(w => w.prefix === '' && w.path === name)).toBe(true);
+    expect(background[1].cell_id).toBe('k29');
+    const ids = background.map(w => w.cell_id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // one at a time: each sent after the server answered the one before
+    for (const warm of background.slice(1)) {
+      const sentAt = log.findIndex(e => e.message === warm);
+      const previous = background[background.indexOf(warm) - 1];
+      const answeredAt = log.findIndex(e => e.dir === 'in' && e.message.reply_to === previous.number);
+      expect(answeredAt).toBeGreaterThanOrEqual(0);
+      expect(answeredAt).toBeLessThan(sentAt);
+    }
+    expect(background.length).toBeLessThanOrEqual(4); // at most 4 per rest
+
+    // A key ends the round: nothing more is sent (Shift alone does nothing in JupyterLab).
+    await page.keyboard.press('Shift');
+    const count = warms().length;
+    await page.waitForTimeout(1500);
+    expect(warms().length).toBe(count);
+    expect(log.filter(e => e.dir === 'out' && e.message.type === 'request')).toEqual([]);
   } finally {
     await page.close();
     await request.delete(`${BASE}/api/contents/${name}`);
