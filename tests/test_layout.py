@@ -19,7 +19,6 @@ from jupyter_ai_inline.engine import (
     Sampling,
 )
 from jupyter_ai_inline.engine.backends import openai as openai_module
-from jupyter_ai_inline.engine.models import AUTO_LAYOUT
 from jupyter_ai_inline.engine.prompt import build_prompt
 from jupyter_ai_inline.server.app import JupyterAIInline
 from tests.support.fake_backend import FakeBackend
@@ -53,8 +52,10 @@ async def collect(backend, prompt_: FimPrompt) -> str:
     return "".join([text async for text in backend.stream(prompt_, Sampling(max_tokens=8))])
 
 
-def llama(fake: FakeBackend, layout: str, model: str = QWEN) -> LlamaCppBackend:
-    return LlamaCppBackend(BackendSettings(base_url=fake.url, model=model, prompt_layout=layout))
+def llama(fake: FakeBackend, layout: str, served: str = QWEN) -> LlamaCppBackend:
+    """A llama.cpp backend on `fake` serving the model file `served` (its FIM family)."""
+    fake.model_path = f"/models/{served}"
+    return LlamaCppBackend(BackendSettings(base_url=fake.url, model="m", prompt_layout=layout))
 
 
 async def test_the_file_layout_writes_the_notebook_as_one_file_with_cell_markers() -> None:
@@ -89,7 +90,7 @@ async def test_llamacpp_sends_a_file_to_a_fim_model_as_its_familys_fim_prompt(
     backend = llama(fake, "file")
     await collect(backend, prompt())  # the mode is not known yet: /infill, the file in it
     await collect(backend, prompt())  # a model with FIM tokens: Qwen's FIM prompt, all of it
-    first, second = fake.requests[-2:]
+    first, second = fake.generations[-2:]
     assert first.path == "/infill" and "input_extra" not in first.body
     assert (first.body["input_prefix"], first.body["input_suffix"]) == (FILE_PREFIX, FILE_SUFFIX)
     assert second.path == "/completion"
@@ -102,11 +103,10 @@ async def test_llamacpp_sends_a_file_to_a_fim_model_as_its_familys_fim_prompt(
 async def test_llamacpp_sends_a_file_to_infill_when_the_served_models_family_is_unknown(
     fake: FakeBackend,
 ) -> None:
-    backend = llama(fake, "file")  # named as a Qwen coder, but /props says fake.gguf
-    await backend.describe()
+    backend = llama(fake, "file", served="served.gguf")
     await collect(backend, prompt())
     await collect(backend, prompt())
-    assert [r.path for r in fake.requests if r.path != "/props"] == ["/infill"] * 3  # probe too
+    assert [r.path for r in fake.requests if r.path != "/props"] == ["/infill"] * 2
     body = fake.requests[-1].body
     assert (body["input_prefix"], body["input_suffix"]) == (FILE_PREFIX, FILE_SUFFIX)
     assert "input_extra" not in body
@@ -129,17 +129,30 @@ async def test_llamacpp_cells_layout_sends_the_cells_above_as_files(fake: FakeBa
     assert [extra["text"] for extra in body["input_extra"]] == list(prompt().above)
 
 
-@pytest.mark.parametrize("fim", [True, False])
-async def test_auto_takes_the_layout_measured_for_the_models_kind(
-    fake: FakeBackend, fim: bool
+async def test_auto_writes_a_file_for_a_model_with_fim_tokens_of_a_known_family(
+    fake: FakeBackend,
 ) -> None:
-    fake.llamacpp_fim = fim
-    backend = llama(fake, "auto", model="served.gguf")  # no family: /infill shows the layout
+    backend = llama(fake, "auto")
     await collect(backend, prompt())
+    await collect(backend, prompt())
+    expected = f"<|fim_prefix|>{FILE_PREFIX}<|fim_suffix|>{FILE_SUFFIX}<|fim_middle|>"
+    assert fake.requests[-1].path == "/completion"
+    assert fake.requests[-1].body["prompt"] == expected
+
+
+async def test_auto_keeps_the_cells_for_fim_tokens_of_no_known_family(fake: FakeBackend) -> None:
+    backend = llama(fake, "auto", served="served.gguf")
+    await collect(backend, prompt())
+    await collect(backend, prompt())  # /infill would cut a file
     body = fake.requests[-1].body
-    sent = body["input_prefix"] if fim else body["prompt"]
-    layout = AUTO_LAYOUT["fim" if fim else "completion"]
-    assert sent == prompt(layout).full_prefix if not fim or layout == "file" else "df.gr"
+    assert body["input_prefix"] == "df.gr" and len(body["input_extra"]) == 3
+
+
+async def test_auto_keeps_the_cells_for_a_model_without_fim_tokens(fake: FakeBackend) -> None:
+    fake.llamacpp_fim = False
+    await collect(llama(fake, "auto"), prompt())
+    assert fake.requests[-1].path == "/completion"
+    assert fake.requests[-1].body["prompt"] == prompt("cells").full_prefix
 
 
 async def test_ollama_gets_the_file_as_prompt_and_suffix(fake: FakeBackend) -> None:

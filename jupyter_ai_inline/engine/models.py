@@ -13,9 +13,7 @@ CellKind = Literal["code", "markdown", "raw"]
 Layout = Literal["cells", "file"]
 """How a prompt lays out the other cells (`FimPrompt.layout`)."""
 LayoutSetting = Literal["auto", "cells", "file"]
-"""The `prompt_layout` setting: a layout, or `auto` (by the model's kind: `AUTO_LAYOUT`)."""
-AUTO_LAYOUT: dict[str, Layout] = {"fim": "cells", "completion": "cells"}
-"""The layout of `auto` for a model with fill-in-the-middle tokens and for one without."""
+"""The `prompt_layout` setting: a layout, or `auto` (where measured: `Backend.laid_out`)."""
 
 LANGUAGES_BY_MIME = {"text/x-ipython": "python", "text/x-python": "python", "text/x-rsrc": "r"}
 

@@ -66,7 +66,8 @@ class JupyterAIInline(ExtensionApp):
         help="How the prompt lays out the other cells: cells (as they are, a blank line "
         "between them; llama.cpp's /infill gets the cells above as separate files), file (the "
         "notebook as one Python file with `# %%` cell markers, the cells below after the "
-        "cursor), or auto: as measured best for the model's kind (docs/benchmarks.md).",
+        "cursor), or auto: a file for a llama.cpp model with FIM tokens of a known family "
+        "(e.g. Qwen2.5-Coder, as its FIM prompt), the cells elsewhere (docs/benchmarks.md).",
     )  # fmt: skip
     include_outputs = Bool(False, config=True, help="Add short text outputs of cells above.")
     use_jupyter_ai_model = Bool(

@@ -284,6 +284,7 @@ class FakeBackend:
         self.openai_reject_suffix = openai_reject_suffix
         self.openai_no_completions = openai_no_completions
         self.llamacpp_fim = llamacpp_fim
+        self.model_path = "/models/fake.gguf"  # llama.cpp's `GET /props`
         self.port = port  # 0: any free port
         # close the connection of this many next generation or /props requests unanswered,
         # as llama-server may on a kept-alive connection right after a stream ends
@@ -567,7 +568,7 @@ class FakeBackend:
             return web.Response(status=499)
         settings = {"n_ctx": 4096, "params": {"n_predict": -1, "temperature": 0.8}}
         props = {"default_generation_settings": settings, "total_slots": self.slots or 1}
-        return web.json_response({**props, "model_path": "/models/fake.gguf"})
+        return web.json_response({**props, "model_path": self.model_path})
 
     async def _slots(self, request: web.Request) -> web.Response:
         n = self.slots or max(1, self._active)

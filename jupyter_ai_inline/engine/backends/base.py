@@ -28,7 +28,7 @@ from ..errors import (
     server_text,
 )
 from ..http import get_client
-from ..models import AUTO_LAYOUT, BackendSettings, FimPrompt, Sampling
+from ..models import BackendSettings, FimPrompt, Layout, Sampling
 
 MAX_ERROR_BODY = 4096
 MAX_CHARS_PER_TOKEN = 64
@@ -54,13 +54,11 @@ class Backend(ABC):
         """A client of the caller's (e.g. with `httpx.MockTransport` in tests); by default
         the pooled one for this base URL."""
 
-    def laid_out(self, prompt: FimPrompt, fim: bool = True) -> FimPrompt:
-        """The prompt in the layout of the `prompt_layout` setting; `auto`: `AUTO_LAYOUT`'s
-        for a model filling in the middle (`fim`) or one continuing the prefix."""
+    def laid_out(self, prompt: FimPrompt, auto: Layout = "cells") -> FimPrompt:
+        """The prompt in the layout of the `prompt_layout` setting (`auto`: as given, the
+        cells where no measurement chose another)."""
         layout = self.settings.prompt_layout
-        if layout == "auto":
-            layout = AUTO_LAYOUT["fim" if fim else "completion"]
-        return replace(prompt, layout=layout)
+        return replace(prompt, layout=auto if layout == "auto" else layout)
 
     @abstractmethod
     def stream(self, prompt: FimPrompt, sampling: Sampling) -> AsyncIterator[str]:

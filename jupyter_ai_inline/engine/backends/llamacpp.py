@@ -15,8 +15,11 @@ The file layout (`FimPrompt.layout`) of a model with FIM tokens goes to `/comple
 model family's own FIM prompt (`engine.fim`), where the family is known: `/infill` keeps
 only the last 3/4 of a batch of `input_prefix` and 1/4 of `input_suffix` (192 and 62 tokens
 with the managed server's batch of 256, `format_prompt_infill` of llama-server), so a file
-there would lose the cells above, and its cut would move at every keystroke. Without a known
-family the file goes to `/infill` as `input_prefix` / `input_suffix`, no `input_extra`.
+there would lose the cells above, and its cut would move at every keystroke. The family is
+the served model's file's (`model_path` of `GET /props`), else the `model` setting's. `auto`
+(the default) writes a file there, the cells elsewhere (`/infill`, a model without FIM
+tokens); `file` sends a file of no known family to `/infill` as `input_prefix` /
+`input_suffix`, no `input_extra`.
 """
 
 from __future__ import annotations
@@ -232,7 +235,7 @@ class LlamaCppBackend(Backend):
 
     def infill_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any]:
         """The cells above as files of `input_extra`, or the whole file in prefix and suffix."""
-        prompt = self.laid_out(prompt, fim=True)
+        prompt = self.laid_out(prompt)
         if prompt.layout == "file":
             return {
                 "input_prefix": prompt.full_prefix,
@@ -254,27 +257,27 @@ class LlamaCppBackend(Backend):
         stops at the first blank line (the block's end) instead of writing further cells."""
         fields = self.sampling_fields(sampling)
         fields["stop"] = [*fields.get("stop", ()), BLOCK_END]
-        return {"prompt": self.laid_out(prompt, fim=False).full_prefix, **fields}
+        return {"prompt": self.laid_out(prompt).full_prefix, **fields}
+
+    def template(self) -> FimTemplate | None:
+        """The FIM template of the served model's family (`fim_template`), if known."""
+        return template_for(self.settings.fim_template, self.served_model())
 
     def served_model(self) -> str:
         """The served model's file name once `GET /props` told it, else the `model` setting."""
         path = (self._props or {}).get("model_path")
         return PurePath(path).name if isinstance(path, str) and path else self.settings.model
 
-    def file_template(self, prompt: FimPrompt) -> FimTemplate | None:
-        """The family's FIM template when the prompt goes as a file (see the module)."""
-        if self.laid_out(prompt, fim=True).layout != "file":
-            return None
-        return template_for(self.settings.fim_template, self.served_model())
-
     def fim_payload(self, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any] | None:
-        """The file as the family's FIM prompt for `/completion`, None without a family."""
-        template = self.file_template(prompt)
-        if template is None:
+        """The file as the family's FIM prompt for `/completion` (`auto`: a file, measured
+        best for these models: docs/benchmarks.md); None for the cells, or without a known
+        family."""
+        prompt, template = self.laid_out(prompt, auto="file"), self.template()
+        if prompt.layout != "file" or template is None:
             return None
         fields = self.sampling_fields(sampling)
         fields["stop"] = merge_stops(template.stop, sampling.stop, None)
-        return {"prompt": template.render(self.laid_out(prompt, fim=True)), **fields}
+        return {"prompt": template.render(prompt), **fields}
 
     def payload(self, route: Route, prompt: FimPrompt, sampling: Sampling) -> dict[str, Any] | None:
         """The body for `/infill`, `/completion` or `fim` (None: no FIM prompt of a family)."""
@@ -313,7 +316,10 @@ class LlamaCppBackend(Backend):
         have FIM tokens); the mode is relearned from the answers (see the module)."""
         url, modes = self.base_url, self.modes
         try:
-            fim = payload("fim") if modes.get(url) == "infill" else None
+            fim = None
+            if modes.get(url) == "infill" and self.settings.prompt_layout != "cells":
+                await self.props()  # the served model's file names its family
+                fim = payload("fim")
             if fim is not None:
                 async with aclosing(self._sse("/completion", fim)) as events:
                     async for text in events:
