@@ -20,7 +20,10 @@ import type { IContextBudget, RequestInput } from './protocol';
 import { cellStartInput, VariablesOf } from './request';
 
 /** How long the user must rest (no key, no click) before a round starts, in ms. */
-export const REST_DELAY = 2000;
+export const REST_DELAY = 5000;
+// Measured (bench/speed.py --sections browser, 3 tasks, quiet 2 cores): with a 2 s rest a round
+// often started while the user's own cell was still being warmed after a click, and superseded
+// that warm-up: (a) 267 -> 389 ms, (b) 525 -> 1,207 ms p50; users start typing within 5 s.
 /** Warm-ups per round. */
 export const MAX_WARMS = 4;
 /** Cells looked at on each side of the active one. */
