@@ -36,7 +36,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return write_fim_model(tmp_path_factory.mktemp("tiny") / "tiny.gguf").read_bytes()
 
 
-def test_a_model_is_assembled_from_its_parts_and_verified(site: Path, tmp_path: Path) -> None:
+def test_a_model_is_assembled_from_its_parts_and_verified(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = b"GGUF" + bytes(range(256)) * 40
     install_parts(site, "small-part", data, 2)
     model = model_of(data, "small", 10)
@@ -44,12 +46,20 @@ def test_a_model_is_assembled_from_its_parts_and_verified(site: Path, tmp_path: 
     cache = tmp_path / "cache"
     path = model.path(cache)
     assert path == cache / "small.gguf" and path.read_bytes() == data
-    assert list(cache.iterdir()) == [path]  # no temporary file left
+    stamp = cache / ".small.gguf.verified"
+    assert sorted(cache.iterdir()) == [stamp, path]  # no temporary file left
 
-    stamp = path.stat().st_mtime_ns  # a right copy is used as it is
-    assert model.path(cache).stat().st_mtime_ns == stamp
+    hashed: list[Path] = []  # a right copy is used as it is, not hashed again
+    monkeypatch.setattr(catalog, "sha256_file", lambda p: hashed.append(p) or "")
+    modified = path.stat().st_mtime_ns
+    assert model.path(cache).stat().st_mtime_ns == modified and hashed == []
+    monkeypatch.undo()
+    monkeypatch.syspath_prepend(str(site))
+
     path.write_bytes(b"GGUF" + data[4:-1] + b"!")  # a corrupt copy of the same size
     assert model.path(cache).read_bytes() == data
+    stamp.write_text("garbage")  # an unreadable stamp: hashed (right) and stamped again
+    assert model.path(cache).read_bytes() == data and stamp.read_text() != "garbage"
 
 
 def test_a_wrong_file_never_appears(site: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ The smallest installed model is always taken, unmeasured.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -83,9 +84,9 @@ class Speeds:
     def __init__(self, cache_dir: str | Path | None = None) -> None:
         self.path = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser() / SPEEDS_FILE
 
-    @staticmethod
-    def key(model: CatalogModel, threads: int | None, extra_args: Sequence[str]) -> str:
-        """The model, this CPU and what changes the server's speed."""
+    @functools.cached_property
+    def cpu(self) -> str:
+        """This CPU's model name and core count (reads /proc/cpuinfo once: blocking)."""
         name = next(
             (
                 line.split(":", 1)[1].strip()
@@ -94,8 +95,12 @@ class Speeds:
             ),
             "unknown CPU",
         )
+        return f"{name} x{os.cpu_count()}"
+
+    def key(self, model: CatalogModel, threads: int | None, extra_args: Sequence[str]) -> str:
+        """The model, this CPU and what changes the server's speed. Blocking the first time."""
         arguments = " ".join(extra_args)
-        return f"{model.name} | {name} x{os.cpu_count()} | threads {threads or 'all'} | {arguments}"
+        return f"{model.name} | {self.cpu} | threads {threads or 'all'} | {arguments}"
 
     def read(self) -> dict[str, float]:
         try:
