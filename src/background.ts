@@ -86,44 +86,47 @@ export class BackgroundWarmUp implements IDisposable {
   }
 
   private async _warm(widget: Widget, round: number): Promise<void> {
-    const { budget, variables, current } = this._options;
+    const { budget, variables, current, busy } = this._options;
     if (current && current() !== widget) {
       return;
     }
     const notebook = (widget as any).content;
     const active: number = notebook.activeCellIndex ?? 0;
     const count: number = notebook.widgets.length;
-    const inputs = new Map<number, RequestInput>();
-    const runs: number[] = [];
+    const starts = new Map<number, { input: RequestInput; key: string }>();
     for (const [from, to] of segments(active, count)) {
-      const segment: (RequestInput | null)[] = [];
+      const inputs: (RequestInput | null)[] = [];
       for (let i = from; i < to; i++) {
-        segment.push(cellStartInput(widget, i, budget(), variables?.(widget) ?? []));
+        inputs.push(cellStartInput(widget, i, budget(), variables?.(widget) ?? []));
       }
-      const prompts = segment.map(input => input && startKey(input));
-      for (const i of promptStarts(prompts)) {
-        inputs.set(from + i, segment[i]!);
-        runs.push(from + i);
+      const keys = inputs.map(input => input && startKey(input));
+      for (const i of promptStarts(keys)) {
+        starts.set(from + i, { input: inputs[i]!, key: keys[i]! });
       }
     }
     // nearest the active cell first, but the notebook's end (where it usually grows) second
+    const runs = [...starts.keys()];
     const byDistance = [...runs].sort((a, b) => Math.abs(a - active) - Math.abs(b - active));
     const order = [byDistance[0], runs[runs.length - 1], ...byDistance.slice(1)];
-    const starts = [...new Set(order)]
-      .filter(i => i !== undefined && !this._warmed.has(startKey(inputs.get(i)!)))
-      .slice(0, this._options.maxWarms ?? MAX_WARMS);
+    const todo = [...new Set(order)]
+      .filter(i => i !== undefined && !this._warmed.has(starts.get(i)!.key))
+      .slice(0, this._options.maxWarms ?? MAX_WARMS)
+      .map(i => starts.get(i)!);
     this._running = true;
     try {
-      for (const i of starts) {
+      for (const { input, key } of todo) {
         if (round !== this._round || this._disposed) {
           return; // the user is back
         }
-        const input = inputs.get(i)!;
+        if (busy?.()) {
+          this.touch(widget); // the user's own requests or warm-ups first: rest again
+          return;
+        }
         const skipped = await this._options.warm(input);
         if (skipped === undefined || skipped === 'busy' || skipped === 'superseded') {
           return; // not sent, or the server has better things to do: next rest
         }
-        this._remember(startKey(input));
+        this._remember(key);
       }
     } finally {
       this._running = false;
@@ -159,6 +162,8 @@ export namespace BackgroundWarmUp {
     budget: () => IContextBudget;
     /** The kernel's variables for a widget's editor, as a request would send them. */
     variables?: VariablesOf;
+    /** Whether the user's own requests or warm-ups are unanswered: the round waits. */
+    busy?: () => boolean;
     /** The widget the user is in; a round for another one does not start. */
     current?: () => Widget | null | undefined;
     /** Whether background warm-ups are on (the `backgroundWarmUps` setting). */

@@ -81,6 +81,10 @@ export class CompletionClient implements ICompletionClient, IDisposable {
   get inFlight(): number[] {
     return [...this._requests.keys()];
   }
+  /** Whether requests or warm-ups wait for their answer. */
+  get busy(): boolean {
+    return this._requests.size > 0 || this._warmUps.waiting > 0;
+  }
   /** The delay before the next reconnection attempt, while closed. */
   get retryDelay(): number | null {
     return this._socket.retryDelay;

@@ -138,6 +138,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const background = new BackgroundWarmUp({
       enabled: () => backgroundWanted,
       warm: input => client.warmed(input),
+      busy: () => client.busy,
       budget: () => client.contextBudget,
       variables: kernels.variablesOf,
       current: () => app.shell.currentWidget

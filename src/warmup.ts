@@ -166,6 +166,11 @@ export class WarmUpMessages {
     return this._accepted;
   }
 
+  /** How many warm-ups wait for their answer. */
+  get waiting(): number {
+    return this._waiting.length;
+  }
+
   /** A connection opened: perhaps to another server. */
   reset(): void {
     this._accepted = true;

@@ -167,6 +167,32 @@ describe('BackgroundWarmUp', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it("waits while the user's own requests or warm-ups are unanswered", async () => {
+    const { sent, warm, answer } = answering();
+    let busy = true;
+    const warmer = new BackgroundWarmUp({
+      warm,
+      busy: () => busy,
+      budget: () => ({ ...DEFAULT_BUDGET, above_chars: 200 })
+    });
+    warmer.touch(notebook(cells(40), 20));
+    jest.advanceTimersByTime(REST_DELAY);
+    await settle();
+    expect(sent).toEqual([]); // a request in flight: not now, after another rest
+    busy = false;
+    jest.advanceTimersByTime(REST_DELAY);
+    await settle();
+    expect(sent).toHaveLength(1);
+    busy = true; // the user's warm-up went out while the first one ran
+    answer();
+    await settle();
+    expect(sent).toHaveLength(1);
+    busy = false;
+    jest.advanceTimersByTime(REST_DELAY);
+    await settle();
+    expect(sent).toHaveLength(2);
+  });
+
   it('warms a start once, and again when the cells above it changed', async () => {
     const { sent, warm, answer } = answering();
     const sources = ['a = 1', 'b = 2'];

@@ -485,6 +485,17 @@ describe('CompletionClient warm-ups', () => {
     expect(client.inFlight).toEqual([handle.number]);
   });
 
+  it('is busy while a request or a warm-up waits for its answer', () => {
+    const { client, socket } = openClient();
+    expect(client.busy).toBe(false);
+    const handle = client.request({ ...INPUT, cell_id: 'other' });
+    const warm = client.warm(INPUT)!;
+    client.cancel(handle.number);
+    expect(client.busy).toBe(true); // the warm-up
+    socket().receive({ type: 'warmed', reply_to: warm, ms: 80, skipped: null });
+    expect(client.busy).toBe(false);
+  });
+
   it('sends none while a completion runs in that cell, or while not connected', () => {
     const { client, socket } = makeClient();
     client.connect();
