@@ -68,3 +68,36 @@ def test_one_line_is_complete_once_its_line_ends() -> None:
     assert not process("y = 2", "x = 1\n", "").complete  # the line may still grow
     assert process("y = 2\n", "x = 1\n", "").complete
     assert not process("y = 2\nz", "# two lines\n", "").complete
+
+
+@pytest.mark.parametrize(
+    ("raw", "prefix", "shown"),
+    [
+        # a small model loops on the comment it was given, or on its own lines
+        ("x = load()\n# load the data\nx = load()", "# load the data\n", "x = load()"),
+        ("# load the data\nx = load()", "import x\n# load the data\n", ""),
+        ("# a\nx = 1\n# a\nx = 1", "", "# a\nx = 1"),
+        ("df.head()\ndf.head()\ndf.head()", "# look at it\n", "df.head()"),
+        # repeated code that is not a loop stays
+        (
+            "plt.plot(a)\nplt.show()\nplt.plot(b)\nplt.show()",
+            "# two plots\n",
+            "plt.plot(a)\nplt.show()\nplt.plot(b)\nplt.show()",
+        ),
+        (
+            "x = 1\n# old comment",
+            "# old comment\ny = 0\nz = 0\nw = 0\n# set x\n",
+            "x = 1\n# old comment",
+        ),
+    ],
+)
+def test_a_block_stops_where_the_suggestion_starts_to_loop(
+    raw: str, prefix: str, shown: str
+) -> None:
+    assert process(raw, prefix, "", final=True).text == shown
+
+
+def test_a_repeated_line_is_cut_only_once_it_is_whole() -> None:
+    assert process("x = load()\n# load the da", "# load the data\n", "").text == (
+        "x = load()\n# load the da"
+    )

@@ -10,6 +10,8 @@ COMMENTS = ("#", "//", "--", "/*")
 """How a comment line starts (Python, R, Julia, shell; C-like languages; SQL)."""
 OPENERS = (":", "{", "(", "[")
 """How a line that opens a block (or a bracket to be continued below) ends."""
+RECENT_LINES = 3
+"""Lines just above the cursor whose comments a suggestion repeating them loops on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ def process(raw: str, prefix: str, suffix: str, final: bool = False) -> Processe
         if block_indent is None:
             text, ended = _through_first_line(text)
         else:
-            text, ended = _cut_at_block_end(text, block_indent, suffix, final)
+            text, ended = _cut_at_block_end(text, block_indent, prefix, suffix, final)
         complete = complete or ended
 
     text = text.rstrip()
@@ -128,19 +130,31 @@ def _through_first_line(text: str) -> tuple[str, bool]:
     return text, False
 
 
-def _cut_at_block_end(text: str, block_indent: int, suffix: str, final: bool) -> tuple[str, bool]:
-    """Stop where the completion leaves the block (a line indented less than `block_indent`)
-    or repeats the suffix."""
+def _cut_at_block_end(
+    text: str, block_indent: int, prefix: str, suffix: str, final: bool
+) -> tuple[str, bool]:
+    """Stop where the completion leaves the block (a line indented less than `block_indent`),
+    repeats the suffix, or starts to loop: a comment line it (or the lines just above the
+    cursor) already has, or the line just before it again."""
     next_suffix_line = next((ln.strip() for ln in suffix.split("\n") if ln.strip()), "")
+    above = [ln.strip() for ln in prefix.split("\n")[:-1] if ln.strip()][-RECENT_LINES:]
+    comments = {ln for ln in above if ln.startswith(COMMENTS)}
+    previous = ""
     lines = text.split("\n")
-    offset = len(lines[0]) + 1
-    for number, line in enumerate(lines[1:], start=2):
-        if line.strip():
-            whole = final or number < len(lines)  # the last line may still grow
+    offset = 0
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        whole = final or number < len(lines)  # the last line may still grow
+        if stripped and number > 1:
             left_block = block_indent > 0 and _indent(line) < block_indent
-            repeats_suffix = whole and line.strip() == next_suffix_line
-            if left_block or repeats_suffix:
-                return text[: offset - 1], True
+            if left_block or (whole and stripped == next_suffix_line):
+                return text[: max(offset - 1, 0)], True
+        if stripped and whole:
+            if stripped in comments or stripped == previous:
+                return text[: max(offset - 1, 0)], True
+            if stripped.startswith(COMMENTS):
+                comments.add(stripped)
+            previous = stripped
         offset += len(line) + 1
     return text, False
 
