@@ -1157,6 +1157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--timeout", type=float, default=3600.0, help="browser: s, bound on its run")
     add("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
     add("--keep-log", action="store_true", help="browser: print the end of Jupyter's log")
+    add(
+        "--server-option", action="append", default=[], metavar="OPTION",
+        help="browser: a Jupyter option, e.g. --JupyterAIInline.context_above_chars=1500",
+    )  # fmt: skip
     args = harness.parse_args(
         parser, argv, QUICK, "a smoke test of every section; the numbers mean nothing"
     )

@@ -170,11 +170,16 @@ def write_cases(root: Path, chosen: Sequence[Case]) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def jupyter_lab(
-    workdir: Path, setting: str, model: Path, background: bool = True
+    workdir: Path,
+    setting: str,
+    model: Path,
+    background: bool = True,
+    server_options: Sequence[str] = (),
 ) -> AsyncIterator[str]:
     """`jupyter lab` with our extension and the managed model (its default settings plus
-    `--metrics`); in the `default` setting without jupyter-collaboration; the background
-    warm-ups turned off in the user's settings unless `background`."""
+    `--metrics`, then `server_options`); in the `default` setting without
+    jupyter-collaboration; the background warm-ups turned off in the user's settings unless
+    `background`."""
     if not background:
         user = workdir / "settings" / "jupyter-ai-inline" / "plugin.jupyterlab-settings"
         user.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +197,7 @@ async def jupyter_lab(
         f"--LabApp.workspaces_dir={workdir / 'workspaces'}",
         f"--SQLiteYStore.db_path={workdir / 'ystore.db'}",
         "--JupyterAIInline.local_server=on", f"--JupyterAIInline.local_model_path={model}",
-        "--JupyterAIInline.local_extra_args=--metrics",
+        "--JupyterAIInline.local_extra_args=--metrics", *server_options,
     ]  # fmt: skip
     folders = ("config", "data", "runtime", "settings", "workspaces")
     async with harness.jupyter("jupyterlab", workdir, options, folders) as url:
@@ -233,7 +238,9 @@ async def browser_setting(
         workdir = Path(tmp)
         (workdir / "root").mkdir()
         specs = write_cases(workdir / "root", chosen)
-        async with jupyter_lab(workdir, setting, model, args.background_warm_ups) as url:
+        async with jupyter_lab(
+            workdir, setting, model, args.background_warm_ups, args.server_option
+        ) as url:
             spec = {
                 "setting": setting, "url": url, "token": harness.TOKEN, "chromium": args.chromium,
                 "cases": specs,
@@ -292,8 +299,10 @@ def latency_row(setting: str, key: str, samples: list[dict[str, Any]], tasks: in
 
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[Verdict]:
     background = "on" if args.background_warm_ups else "off"
+    model = args.gguf.name if args.gguf else "gemma 3 270M"
+    options = "".join(f"; {option}" for option in args.server_option)
     print(
-        f"## Last keystroke -> visible ghost text (gemma 3 270M, managed llama-server; "
+        f"## Last keystroke -> visible ghost text ({model}, managed llama-server{options}; "
         f"{args.typed_chars} characters typed {args.key_delay_ms} ms apart; background "
         f"warm-ups {background})\n"
     )
