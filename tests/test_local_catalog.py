@@ -118,8 +118,11 @@ def two_models(
     return models
 
 
-async def start(tmp_path: Path, model: str = "auto") -> tuple[str, list[str]]:
-    """Start the supervisor on the catalog; the model file it runs and every one it started."""
+async def start(
+    tmp_path: Path, model: str = "auto", budgets: list | None = None
+) -> tuple[str, list[str]]:
+    """Start the supervisor on the catalog; the model file it runs and every one it started
+    (its context budget appended to `budgets`)."""
     from jupyter_ai_inline.local import LocalLlamaServer
 
     server = LocalLlamaServer(
@@ -136,6 +139,8 @@ async def start(tmp_path: Path, model: str = "auto") -> tuple[str, list[str]]:
     try:
         await server.start()
         assert server.state == "ready"
+        if budgets is not None:
+            budgets.append(server.context_budget)
         return server.model_name, spawned
     finally:
         await server.stop()
@@ -145,18 +150,45 @@ async def start(tmp_path: Path, model: str = "auto") -> tuple[str, list[str]]:
 async def test_auto_takes_the_largest_model_fast_enough(
     two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 1)  # fast enough, however busy this machine
-    assert await start(tmp_path) == ("big.gguf", ["big.gguf"])
+    monkeypatch.setattr(ladder, "MIN_PROMPT_TOKENS", 1)  # fast enough, however busy this machine
+    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 1)  # and for the default budget
+    budgets: list = []
+    assert await start(tmp_path, budgets=budgets) == ("big.gguf", ["big.gguf"])
     speeds = ladder.Speeds(tmp_path / "cache").read()
     assert [key.split(" | ")[0] for key in speeds] == ["big"] and next(iter(speeds.values())) > 0
-    assert await start(tmp_path) == ("big.gguf", ["big.gguf"])  # remembered: not measured again
+    assert await start(tmp_path, budgets=budgets) == ("big.gguf", ["big.gguf"])  # remembered
+    assert budgets == [None, None]
+
+
+@pytest.mark.asyncio
+async def test_a_model_fast_enough_for_less_context_gets_the_budget_that_fits(
+    two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ladder, "MIN_PROMPT_TOKENS", 1)
+    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 10**9)  # the default budget fits nowhere
+    budgets: list = []
+    assert await start(tmp_path, budgets=budgets) == ("big.gguf", ["big.gguf"])
+    (speed,) = ladder.Speeds(tmp_path / "cache").read().values()
+    chars = speed * ladder.PROMPT_SECONDS * ladder.CHARS_PER_TOKEN  # what fits the time
+    (above, below), *_ = budgets
+    assert abs(above + below - chars) <= 100 and below == round(chars / 4, -2)
+    assert await start(tmp_path, "big", budgets) == ("big.gguf", ["big.gguf"])  # by name too
+    assert budgets[1] == budgets[0]
+
+
+def test_the_budget_is_what_a_cold_prompt_evaluates_in_time() -> None:
+    assert ladder.context_budget(None) is None  # not measured: the default
+    assert ladder.context_budget(1000.0) is None  # 2,000 tokens in 2 s: the default
+    assert ladder.context_budget(188.0) == (1100, 400)  # Qwen 0.5B on 2 cores: 376 tokens
+    assert ladder.fits(150.0) and not ladder.fits(149.0)  # at least 300 tokens in 2 s
+    assert ladder.describe((1100, 400)) == "1,100 + 400 characters of other cells"
 
 
 @pytest.mark.asyncio
 async def test_auto_steps_down_from_a_model_too_slow_and_remembers(
     two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
-    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 10**9)  # no machine is that fast
+    monkeypatch.setattr(ladder, "MIN_PROMPT_TOKENS", 10**9)  # no machine is that fast
     with caplog.at_level(logging.INFO):
         assert await start(tmp_path) == ("little.gguf", ["big.gguf", "little.gguf"])
     assert "local_model = 'big' chooses it anyway" in caplog.text
@@ -169,7 +201,7 @@ async def test_a_speed_measured_on_a_busy_machine_is_not_remembered(
     two_models, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ladder, "busy", lambda: True)
-    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 10**9)
+    monkeypatch.setattr(ladder, "MIN_PROMPT_TOKENS", 10**9)
     assert await start(tmp_path) == ("little.gguf", ["big.gguf", "little.gguf"])
     assert ladder.Speeds(tmp_path / "cache").read() == {}
     assert await start(tmp_path) == ("little.gguf", ["big.gguf", "little.gguf"])  # again
@@ -217,12 +249,20 @@ async def local_model_named(tab, name: str) -> dict:
             return status
 
 
+async def next_status(tab) -> dict:
+    while (message := await tab.receive())["type"] != "status":
+        pass
+    return message
+
+
 async def test_the_model_named_in_the_browsers_settings_runs(  # on Jupyter's loop: no mark
-    two_models, jp_serverapp, jp_ws_fetch, tmp_path: Path
+    two_models, jp_serverapp, jp_ws_fetch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from jupyter_ai_inline.engine import aclose_clients
     from tests.support.ws_client import ENDPOINT, Client
 
+    monkeypatch.setattr(ladder, "MIN_PROMPT_TOKENS", 1)  # measured: a budget of what fits
+    monkeypatch.setattr(ladder, "PROMPT_TOKENS", 10**9)
     app = jp_serverapp.extension_manager.extension_points["jupyter_ai_inline"].app
     await app._start_jupyter_server_extension(jp_serverapp)
     local = app.service.local
@@ -233,6 +273,15 @@ async def test_the_model_named_in_the_browsers_settings_runs(  # on Jupyter's lo
         status = await local_model_named(tab, "big.gguf")
         assert status["model"] == "inline-llamacpp:big.gguf" and status["source"] == "settings"
         assert local.server.model == "big"
+        # the browser is told the budget that fits the model's measured speed
+        above, below = local.server.context_budget
+        budget = status["context_budget"]
+        assert (budget["above_chars"], budget["below_chars"]) == (above, below) != (6000, 2000)
+        tab.send(type="configure", settings={"model": "big", "contextAboveChars": 3000})
+        assert (await next_status(tab))["context_budget"]["above_chars"] == 3000  # the user's
+        app.service.admin.budget_chosen = True  # the administrator's: kept
+        tab.send(type="configure", settings={"model": "big"})
+        assert (await next_status(tab))["context_budget"]["above_chars"] == 6000
         tab.send(type="configure", settings={"model": "llama3:8b"})  # not ours: the default
         await local_model_named(tab, "little.gguf")
         tab.send(type="configure", settings={"maxTokens": 20})  # no model named: no restart

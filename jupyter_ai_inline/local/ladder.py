@@ -1,10 +1,12 @@
-"""Which installed model the managed server runs when none is named (`local_model = "auto"`):
-the largest whose cold prompt this machine evaluates within a time budget.
+"""Which installed model the managed server runs when none is named (`local_model = "auto"`),
+and how much of the notebook its prompts take: the largest model whose cold prompt, with enough
+context to be worth it, this machine evaluates within a time budget; its context budget is
+then what fits that time.
 
 The first start with a model measures how fast its `llama-server` evaluates a prompt (two
 short requests) and remembers it in the cache directory, per model, CPU and server arguments
 (unless the machine was busy: then the next start measures again); later starts read it.
-The smallest installed model is always taken, unmeasured.
+The smallest installed model is always taken, unmeasured, with the default budget.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ log = logging.getLogger(__name__)
 PROMPT_TOKENS = 2000
 """A cold prompt at the default context budget (6,000 + 2,000 characters of other cells)."""
 PROMPT_SECONDS = 2.0
-"""What evaluating it may take: a model slower than that waits for a larger machine."""
+"""What evaluating a cold prompt may take."""
+MIN_PROMPT_TOKENS = 300
+"""The least context worth a larger model: Qwen2.5-Coder 0.5B with about 1,500 characters of
+other cells beats gemma 3 270M with 8,000 (docs/benchmarks.md, "Models and budgets")."""
+CHARS_PER_TOKEN = 4
+"""Characters of notebook code per token, as the default budget assumes."""
+BELOW_SHARE = 0.25
+"""The part of a budget taken by the cells below (2,000 of 8,000 by default)."""
 MEASURE_LINES = 24
 """Lines of the measured prompt (about 350 tokens)."""
 MEASURE_TOKENS = 256
@@ -52,8 +61,26 @@ def busy() -> bool:
 
 
 def fits(tokens_per_second: float) -> bool:
-    """Whether a cold prompt of `PROMPT_TOKENS` takes at most `PROMPT_SECONDS`."""
-    return tokens_per_second * PROMPT_SECONDS >= PROMPT_TOKENS
+    """Whether a cold prompt of `MIN_PROMPT_TOKENS` takes at most `PROMPT_SECONDS`."""
+    return tokens_per_second * PROMPT_SECONDS >= MIN_PROMPT_TOKENS
+
+
+def context_budget(tokens_per_second: float | None) -> tuple[int, int] | None:
+    """The characters of cells (above, below) whose cold prompt a model evaluating
+    `tokens_per_second` takes within `PROMPT_SECONDS`; None where the default budget fits
+    (or the speed is unknown)."""
+    if tokens_per_second is None or tokens_per_second * PROMPT_SECONDS >= PROMPT_TOKENS:
+        return None
+    chars = int(tokens_per_second * PROMPT_SECONDS * CHARS_PER_TOKEN)
+    below = round(chars * BELOW_SHARE, -2)
+    return int(round(chars - below, -2)), int(below)
+
+
+def describe(budget: tuple[int, int] | None) -> str:
+    """A budget for the log."""
+    if budget is None:
+        return "the default"
+    return f"{budget[0]:,} + {budget[1]:,} characters of other cells"
 
 
 async def prompt_speed(base_url: str, slot_tokens: int) -> float:

@@ -45,6 +45,12 @@ class ManagedModel:
         return self.server.model_name
 
     @property
+    def context_budget(self) -> tuple[int, int] | None:
+        """Characters of other cells (above, below) that the running model's cold prompt
+        takes within the ladder's time budget; None: the default (or not known yet)."""
+        return self.server.context_budget if self.ready else None
+
+    @property
     def state(self) -> str:
         """The server's state, `starting` from the moment `start()` was called."""
         switching = self.server.state in ("stopped", "stopping")

@@ -145,6 +145,9 @@ class LocalLlamaServer:
         """Pass `--no-repack` (unless the extra arguments choose): the CPU has AMX, or the
         server was killed by a signal while loading, or by SIGILL."""
         self._cpu_checked = False
+        self.context_budget: tuple[int, int] | None = None
+        """Characters of other cells (above, below) whose cold prompt the running catalog
+        model evaluates within the ladder's time budget; None: the default budget."""
         self._command: list[str] = []
         """The command line of the last spawn."""
 
@@ -281,22 +284,23 @@ class LocalLlamaServer:
     async def _launch_from_catalog(self) -> None:
         """Start the named model, or (`auto`) the largest installed one that this machine
         runs fast enough (`ladder`): each is measured once, on its first start, and the
-        speed remembered; a model that fails to assemble or start gives way to the next."""
-        if self.model == "auto":
-            models = catalog.installed() or [catalog.DEFAULT]
-        else:
-            models = [catalog.named(self.model)]
+        speed remembered; a model that fails to assemble or start gives way to the next.
+        The speed sets the context budget (`context_budget`); the smallest model of `auto`
+        is not measured."""
+        auto = self.model == "auto"
+        models = (catalog.installed() or [catalog.DEFAULT]) if auto else [catalog.named(self.model)]
         speeds = ladder.Speeds(self.cache_dir)
         for model in models:
             last = model is models[-1]
             key = await asyncio.to_thread(speeds.key, model, self.threads, self.extra_args)
             speed = await asyncio.to_thread(speeds.get, key)
+            self.context_budget = ladder.context_budget(speed)
             if not last and speed is not None and not ladder.fits(speed):
                 continue  # measured before: too slow here
             try:
                 self.model_path = await asyncio.to_thread(model.path, self.cache_dir)
                 await self._launch()
-                if last or speed is not None:
+                if speed is not None or (auto and last):
                     return
                 speed = await ladder.prompt_speed(self.base_url, self.ctx_size // self.parallel)
             except (ModelFileError, LocalModelUnavailable, httpx.HTTPError) as exc:
@@ -309,14 +313,18 @@ class LocalLlamaServer:
                 self.log.info("The machine was busy: %s will be measured again", model.title)
             else:
                 await asyncio.to_thread(speeds.put, key, speed)
-            if ladder.fits(speed):
-                self.log.info("%s: prompts at %.0f tokens/s here", model.title, speed)
+            self.context_budget = ladder.context_budget(speed)
+            if last or ladder.fits(speed):
+                self.log.info(
+                    "%s: prompts at %.0f tokens/s here, context budget %s", model.title, speed,
+                    ladder.describe(self.context_budget),
+                )  # fmt: skip
                 return
             self.log.info(
                 "%s evaluates prompts at %.0f tokens/s here (a cold prompt of %d tokens would "
                 "take %.1f s, more than %g s): taking a smaller model. "
                 "c.JupyterAIInline.local_model = %r chooses it anyway.",
-                model.title, speed, ladder.PROMPT_TOKENS, ladder.PROMPT_TOKENS / speed,
+                model.title, speed, ladder.MIN_PROMPT_TOKENS, ladder.MIN_PROMPT_TOKENS / speed,
                 ladder.PROMPT_SECONDS, model.name,
             )  # fmt: skip
             await self._terminate()

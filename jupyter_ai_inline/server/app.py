@@ -139,7 +139,8 @@ class JupyterAIInline(ExtensionApp):
     def initialize_settings(self) -> None:
         """Build the completion service from the settings; the local model is prepared here
         and started with the server (`_start_jupyter_server_extension`)."""
-        if "api_key" in self.configured():
+        configured = self.configured()
+        if "api_key" in configured:
             self.log.error(
                 "c.JupyterAIInline.api_key is not read: a key in the configuration is printed "
                 "with it at --debug. Put it in $%s or in a file named by "
@@ -154,15 +155,16 @@ class JupyterAIInline(ExtensionApp):
         if self.max_generations < 1:
             self.log.error("max_generations must be at least 1: using 1")
         local = self.managed_model() if self.wants_local_model() else None
-        if local is not None and "backend" not in self.configured():
+        if local is not None and "backend" not in configured:
             self.backend = "llamacpp"
         admin = AdminSettings(
             **{
                 name: getattr(self, name)
                 for name in AdminSettings.model_fields
-                if name != "api_key"
+                if name not in ("api_key", "budget_chosen")
             },
             api_key=self.read_api_key(),
+            budget_chosen=bool({"context_above_chars", "context_below_chars"} & set(configured)),
         )
         limit = GenerationLimit(max(self.max_generations, 1))
         self.service = CompletionService(admin, limit, local, self.log)

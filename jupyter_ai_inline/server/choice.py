@@ -26,6 +26,9 @@ class AdminSettings(RequestSizes):
     max_message_bytes: int = 1_000_000
     max_requests_in_flight: int = 8
     warm_up: Literal["auto", "on", "off"] = "auto"
+    budget_chosen: bool = False
+    """`context_above_chars` or `context_below_chars` was configured: the managed model's
+    budget does not replace it."""
 
     @property
     def server_url(self) -> str:

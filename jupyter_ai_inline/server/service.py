@@ -101,9 +101,21 @@ class CompletionService:
             "context_variables_chars": self.admin.context_variables_chars,
         }
         fields = {**admin, "base_url": None, **fields}
-        if self.local is not None and self.serves_locally(fields["backend"], fields["base_url"]):
-            fields.update(base_url=self.local.base_url, model=self.local.model_name)
+        local = self.local if self.serves_locally(fields["backend"], fields["base_url"]) else None
+        if local is not None:
+            fields.update(base_url=local.base_url, model=local.model_name)
+        above, below = self.context_budget(local)
+        fields.setdefault("context_above_chars", above)
+        fields.setdefault("context_below_chars", below)
         return ModelConfig.model_validate(fields)
+
+    def context_budget(self, local: ManagedModel | None) -> tuple[int, int]:
+        """The characters of other cells (above, below) a request takes unless the browser
+        says: the administrator's, or where the managed model (`local`) serves and they chose
+        none, what its cold prompt evaluates in time (`ladder.context_budget`)."""
+        admin = self.admin
+        chosen = None if local is None or admin.budget_chosen else local.context_budget
+        return chosen or (admin.context_above_chars, admin.context_below_chars)
 
     def choose(
         self, web_settings: Mapping[str, Any], client: ClientSettings
@@ -127,9 +139,15 @@ class CompletionService:
                 "base_url": pick(client.baseUrl, admin.base_url) or None,
                 "suggestions": pick(client.suggestions, admin.suggestions),
                 "max_tokens": pick(client.maxTokens, admin.max_tokens),
-                "context_above_chars": pick(client.contextAboveChars, admin.context_above_chars),
-                "context_below_chars": pick(client.contextBelowChars, admin.context_below_chars),
                 "include_outputs": admin.include_outputs,
+                **{
+                    name: chars
+                    for name, chars in [
+                        ("context_above_chars", client.contextAboveChars),
+                        ("context_below_chars", client.contextBelowChars),
+                    ]
+                    if chars is not None
+                },
             }
         )
         config.api_key = self.key_for(config)
