@@ -129,7 +129,7 @@ async def test_model_without_fim_tokens_uses_completion(gemma_server) -> None:
 
 @pytest.mark.parametrize("name", ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
 async def test_a_code_model_chosen_by_name_fills_in_the_middle(name: str, tmp_path: Path) -> None:
-    """The optional code models (the `coder-small` and `coder` extras) run under the
+    """The code models (the `local` and `coder` extras) run under the
     supervisor by name, are found to have FIM tokens (mode `infill`) and complete code sensibly."""
     model = catalog.named(name)
     if not model.installed:

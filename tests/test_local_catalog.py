@@ -86,11 +86,14 @@ def test_missing_or_other_parts_say_what_to_install(site: Path, tmp_path: Path) 
 
 
 def test_the_catalog_pins_what_is_installed_here() -> None:
-    """The default model's packages are installed (the `local` extra): their version and
-    total size are what the catalog says; names resolve; unknown names list the known."""
-    gemma = catalog.DEFAULT
-    assert gemma.installed, "the local extra installs the default model"
-    assert sum(chunk.stat().st_size for chunk in gemma.chunks()) == gemma.size
+    """The `local` extra's models are installed: their versions and total sizes are what the
+    catalog says (so are the other installed models'); names resolve; unknown names list the
+    known."""
+    for model in catalog.CATALOG.values():
+        if model.extra == "local":
+            assert model.installed, f"the local extra installs {model.title}"
+        if model.installed:
+            assert sum(chunk.stat().st_size for chunk in model.chunks()) == model.size
     assert [m.name for m in catalog.CATALOG.values()] == sorted(
         catalog.CATALOG, key=lambda name: catalog.CATALOG[name].params
     )
@@ -180,6 +183,9 @@ def test_the_budget_is_what_a_cold_prompt_evaluates_in_time() -> None:
     assert ladder.context_budget(None) is None  # not measured: the default
     assert ladder.context_budget(1000.0) is None  # 2,000 tokens in 2 s: the default
     assert ladder.context_budget(188.0) == (1100, 400)  # Qwen 0.5B on 2 cores: 376 tokens
+    best = (1500, 500)  # a model that does best with less context than the default
+    assert ladder.context_budget(188.0, best) == (1100, 400)  # less where that is too slow
+    assert ladder.context_budget(400.0, best) == ladder.context_budget(None, best) == best
     assert ladder.fits(150.0) and not ladder.fits(149.0)  # at least 300 tokens in 2 s
     assert ladder.describe((1100, 400)) == "1,100 + 400 characters of other cells"
 

