@@ -339,7 +339,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list
         "keystroke nor the earlier suggestion less the character typed).\n"
     )
     print(
-        f"## (d) Typing along the suggestion: its first {args.along_chars} characters "
+        f"## (d) Typing along the suggestion: its first {args.along_chars} characters (all "
+        f"but the last of a shorter one) "
         f"{args.along_delay_ms} ms apart, ghost text sampled every {args.sample_ms} ms\n"
     )
     headers = [

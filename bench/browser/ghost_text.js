@@ -465,8 +465,10 @@ async function taskCell(page, llamaUrl, c) {
     ghost = out.c.final_text;
   }
 
-  // (d) typing along the suggestion shown
-  const along = Array.from(ghost.split('\n')[0]).slice(0, spec.along_chars);
+  // (d) typing along the suggestion shown, leaving at least its last character: typing all of
+  // it ends the suggestion (JupyterLab then asks for the next one)
+  const line = Array.from(ghost.split('\n')[0]);
+  const along = line.slice(0, Math.min(spec.along_chars, line.length - 1));
   const visible = (await ghostNow(page)).trim() !== '';
   if (along.length >= 2 && visible) {
     await sleep(spec.settle_ms);
