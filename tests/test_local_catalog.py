@@ -186,6 +186,7 @@ def test_the_budget_is_what_a_cold_prompt_evaluates_in_time() -> None:
     best = (1500, 500)  # a model that does best with less context than the default
     assert ladder.context_budget(188.0, best) == (1100, 400)  # less where that is too slow
     assert ladder.context_budget(400.0, best) == ladder.context_budget(None, best) == best
+    assert ladder.context_budget(188.0, (1800, 200)) == (1300, 200)  # in the best's shares
     assert ladder.fits(150.0) and not ladder.fits(149.0)  # at least 300 tokens in 2 s
     assert ladder.describe((1100, 400)) == "1,100 + 400 characters of other cells"
 

@@ -36,7 +36,8 @@ other cells beats gemma 3 270M with 8,000 (docs/benchmarks.md, "Models and budge
 CHARS_PER_TOKEN = 4
 """Characters of notebook code per token, as the default budget assumes."""
 BELOW_SHARE = 0.25
-"""The part of a budget taken by the cells below (2,000 of 8,000 by default)."""
+"""The part of a budget taken by the cells below (2,000 of 8,000 by default; a model's best
+budget keeps its own)."""
 MEASURE_LINES = 24
 """Lines of the measured prompt (about 350 tokens)."""
 MEASURE_TOKENS = 256
@@ -76,7 +77,8 @@ def context_budget(
     chars = int(tokens_per_second * PROMPT_SECONDS * CHARS_PER_TOKEN)
     if best is not None and chars >= sum(best):
         return best
-    below = round(chars * BELOW_SHARE, -2)
+    share = BELOW_SHARE if best is None else best[1] / sum(best)
+    below = round(chars * share, -2)
     return int(round(chars - below, -2)), int(below)
 
 
