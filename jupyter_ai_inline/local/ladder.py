@@ -31,8 +31,9 @@ PROMPT_TOKENS = 2000
 PROMPT_SECONDS = 2.0
 """What evaluating a cold prompt may take."""
 MIN_PROMPT_TOKENS = 300
-"""The least context worth a larger model: Qwen2.5-Coder 0.5B with about 1,500 characters of
-other cells beats gemma 3 270M with 8,000 (docs/benchmarks.md, "Models and budgets")."""
+"""The least context worth a larger model: Qwen2.5-Coder 0.5B's prompts of about 300 tokens
+(800 + 300 characters of other cells) beat gemma 3 270M's of 1,460 (docs/benchmarks.md,
+"Models and budgets")."""
 CHARS_PER_TOKEN = 4
 """Characters of notebook code per token, as the default budget assumes."""
 BELOW_SHARE = 0.25
