@@ -248,18 +248,18 @@ def jp_server_config() -> dict:
     }
 
 
-async def local_model_named(tab, name: str) -> dict:
-    """The tab's statuses until the managed model `name` is ready (bounded by `receive`)."""
-    while True:
-        status = await tab.receive()
-        if status["type"] == "status" and status["local"] == {"state": "ready", "message": name}:
-            return status
-
-
 async def next_status(tab) -> dict:
+    """The tab's next status message (bounded by `receive`)."""
     while (message := await tab.receive())["type"] != "status":
         pass
     return message
+
+
+async def local_model_named(tab, name: str) -> dict:
+    """The tab's statuses until the managed model `name` is ready."""
+    while (status := await next_status(tab))["local"] != {"state": "ready", "message": name}:
+        pass
+    return status
 
 
 async def test_the_model_named_in_the_browsers_settings_runs(  # on Jupyter's loop: no mark

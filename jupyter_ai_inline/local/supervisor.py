@@ -294,13 +294,13 @@ class LocalLlamaServer:
             last = model is models[-1]
             key = await asyncio.to_thread(speeds.key, model, self.threads, self.extra_args)
             speed = await asyncio.to_thread(speeds.get, key)
-            self.context_budget = ladder.context_budget(speed, model.best_budget)
             if not last and speed is not None and not ladder.fits(speed):
                 continue  # measured before: too slow here
             try:
                 self.model_path = await asyncio.to_thread(model.path, self.cache_dir)
                 await self._launch()
                 if speed is not None or (auto and last):
+                    self.context_budget = ladder.context_budget(speed, model.best_budget)
                     return
                 speed = await ladder.prompt_speed(self.base_url, self.ctx_size // self.parallel)
             except (ModelFileError, LocalModelUnavailable, httpx.HTTPError) as exc:
@@ -313,8 +313,8 @@ class LocalLlamaServer:
                 self.log.info("The machine was busy: %s will be measured again", model.title)
             else:
                 await asyncio.to_thread(speeds.put, key, speed)
-            self.context_budget = ladder.context_budget(speed, model.best_budget)
             if last or ladder.fits(speed):
+                self.context_budget = ladder.context_budget(speed, model.best_budget)
                 self.log.info(
                     "%s: prompts at %.0f tokens/s here, context budget %s", model.title, speed,
                     ladder.describe(self.context_budget),

@@ -93,7 +93,8 @@ class CompletionService:
     def config(self, fields: dict[str, Any]) -> ModelConfig:
         """A model configuration from chosen fields: the local model's URL and name where it
         serves them, the administrator's deadlines, FIM template and prompt layout unless the
-        fields set their own; the administrator's budget of kernel variables always."""
+        fields set their own, the context budget (`context_budget`) where they set none (or
+        None); the administrator's budget of kernel variables always."""
         admin = {
             **self.admin.deadlines(),
             "fim_template": self.admin.fim_template,
@@ -105,8 +106,9 @@ class CompletionService:
         if local is not None:
             fields.update(base_url=local.base_url, model=local.model_name)
         above, below = self.context_budget(local)
-        fields.setdefault("context_above_chars", above)
-        fields.setdefault("context_below_chars", below)
+        for name, chars in (("context_above_chars", above), ("context_below_chars", below)):
+            if fields.get(name) is None:
+                fields[name] = chars
         return ModelConfig.model_validate(fields)
 
     def context_budget(self, local: ManagedModel | None) -> tuple[int, int]:
@@ -139,15 +141,9 @@ class CompletionService:
                 "base_url": pick(client.baseUrl, admin.base_url) or None,
                 "suggestions": pick(client.suggestions, admin.suggestions),
                 "max_tokens": pick(client.maxTokens, admin.max_tokens),
+                "context_above_chars": client.contextAboveChars,
+                "context_below_chars": client.contextBelowChars,
                 "include_outputs": admin.include_outputs,
-                **{
-                    name: chars
-                    for name, chars in [
-                        ("context_above_chars", client.contextAboveChars),
-                        ("context_below_chars", client.contextBelowChars),
-                    ]
-                    if chars is not None
-                },
             }
         )
         config.api_key = self.key_for(config)
